@@ -1,0 +1,51 @@
+using System.CommandLine;
+using System.Globalization;
+using Pdnn.Torch.Devices;
+using Pdnn.Torch.Models;
+using Pdnn.Torch.Training;
+using Spectre.Console;
+
+namespace Pdnn.Cli.Commands;
+
+static class BenchTrainCommand
+{
+    public static Command Create()
+    {
+        var arch = new Option<string>("--arch") { Description = $"Architecture: {string.Join(", ", ResNetSpec.Names)}.", DefaultValueFactory = _ => "resnet20" };
+        var batch = new Option<int>("--batch-size") { Description = "Mini-batch size.", DefaultValueFactory = _ => 128 };
+        var steps = new Option<int>("--steps") { Description = "Timed training steps.", DefaultValueFactory = _ => 20 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps.", DefaultValueFactory = _ => 3 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions; the median is reported.", DefaultValueFactory = _ => 3 };
+        var device = CommonOptions.Device();
+        var results = new Option<string?>("--results") { Description = "Append a Markdown table row with the result to this file." };
+
+        var command = new Command("bench-train", "Measure classifier training throughput (images/s): SGD steps with augmentation, forward and backward.")
+        {
+            arch, batch, steps, warmup, repeats, device, results,
+        };
+        command.SetAction(r => CommonOptions.Run(() =>
+        {
+            var deviceChoice = TorchDevice.Resolve(r.GetValue(device)!);
+            AnsiConsole.MarkupLineInterpolated($"[grey]device:[/] {deviceChoice.Description}");
+            var runs = new List<BenchmarkResult>();
+            for (int i = 0; i < Math.Max(1, r.GetValue(repeats)); i++)
+            {
+                var result = TrainingBenchmark.Measure(ResNetSpec.FromName(r.GetValue(arch)!).Name, r.GetValue(batch), r.GetValue(steps),
+                                                       r.GetValue(warmup), deviceChoice.Device, seed: i);
+                AnsiConsole.MarkupLineInterpolated($"run {i + 1}: {result.ImagesPerSecond:F1} images/s ({result.Steps} steps of {result.BatchSize} in {result.Seconds:F2} s)");
+                runs.Add(result);
+            }
+            var median = runs.OrderBy(x => x.ImagesPerSecond).ElementAt(runs.Count / 2);
+            AnsiConsole.MarkupLineInterpolated($"[green]{median.Architecture}, batch {median.BatchSize}: {median.ImagesPerSecond:F1} images/s (median of {runs.Count})[/] on {Hardware.Describe(deviceChoice)}");
+            if (r.GetValue(results) is { } file)
+            {
+                var row = string.Create(CultureInfo.InvariantCulture,
+                    $"| {DateTime.UtcNow:yyyy-MM-dd} | {median.Architecture} | {median.BatchSize} | {median.ImagesPerSecond:F1} | {string.Join(" / ", runs.Select(x => x.ImagesPerSecond.ToString("F1", CultureInfo.InvariantCulture)))} | {deviceChoice.Device} | {Hardware.Describe(deviceChoice)} | TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version} |");
+                File.AppendAllLines(file, [row]);
+                AnsiConsole.MarkupLineInterpolated($"appended to {file}");
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

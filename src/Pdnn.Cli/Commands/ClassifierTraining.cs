@@ -1,0 +1,80 @@
+using Pdnn.Data;
+using Pdnn.Torch.Devices;
+using Pdnn.Torch.Evaluation;
+using Pdnn.Torch.Storage;
+using Pdnn.Torch.Training;
+using Spectre.Console;
+
+namespace Pdnn.Cli.Commands;
+
+/// <summary>One training run as the commands do it: train (or resume), evaluate, save the classifier with its card.</summary>
+static class ClassifierTraining
+{
+    /// <summary>Exit code for "stopped at a budget, checkpoint written: run again with --resume" (EX_TEMPFAIL).</summary>
+    public const int ExitStoppedEarly = 75;
+
+    public static int Run(TrainOptions options, ImageDataset train, ImageDataset? test, DeviceChoice device, string outDir,
+                          bool resume, string command)
+    {
+        AnsiConsole.MarkupLineInterpolated($"[grey]device:[/] {device.Description}");
+        Directory.CreateDirectory(outDir);
+        var checkpointDir = Path.Combine(outDir, "checkpoint");
+        var result = SpectreTrainingObserver.Show(observer =>
+            new ClassifierTrainer(options, device.Device, observer).Run(train, test, checkpointDir, resume));
+        WriteHistory(Path.Combine(outDir, "history.csv"), result.State.History);
+
+        if (!result.Completed)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]stopped:[/] {result.StopReason} after epoch {result.State.Epoch}, step {result.State.StepInEpoch}; checkpoint in {checkpointDir}. Run the same command with --resume to continue.");
+            return ExitStoppedEarly;
+        }
+
+        EvalResult? eval = null;
+        if (test != null)
+        {
+            using var testImages = new DeviceImages(test, device.Device);
+            eval = ClassifierEvaluator.Evaluate(result.Model, testImages);
+        }
+        var (mean, std) = train.ChannelStatistics(); // what the trainer's normalisation layer was built with
+        var card = new ModelCard
+        {
+            Architecture = options.Architecture,
+            ClassNames = train.ClassNames.ToArray(),
+            InputShape = [train.Channels, train.Height, train.Width],
+            NormalizeMean = mean,
+            NormalizeStd = std,
+            Parameters = result.Model.parameters().Sum(p => p.numel()),
+            TrainData = train.Source,
+            TrainCount = train.Count,
+            TestData = test?.Source,
+            TestCount = test?.Count ?? 0,
+            TestAccuracy = eval?.Accuracy,
+            Epochs = options.Epochs,
+            EpochsCompleted = result.State.Epoch,
+            BatchSize = options.BatchSize,
+            LearningRate = options.LearningRate,
+            Schedule = options.Schedule.ToString().ToLowerInvariant(),
+            LabelSmoothing = options.LabelSmoothing,
+            Augment = options.Augment,
+            Seed = options.Seed,
+            Command = command,
+            Hardware = Hardware.Describe(device),
+            WallSeconds = result.State.ElapsedSeconds,
+            TorchSharpVersion = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(),
+            WeightsFile = "",
+            WeightsSha256 = "",
+        };
+        var cardPath = ClassifierFile.Save(outDir, "classifier", result.Model, card);
+        if (eval != null)
+            AnsiConsole.MarkupLineInterpolated($"[green]test accuracy {eval.Accuracy:P2}[/] ({eval.Correct}/{eval.Count}) on {test!.Source}");
+        AnsiConsole.MarkupLineInterpolated($"saved {cardPath} ({result.State.ElapsedSeconds / 60:F1} min of training)");
+        return 0;
+    }
+
+    static void WriteHistory(string file, IEnumerable<EpochSummary> history)
+    {
+        var lines = history.Select(h => FormattableString.Invariant(
+            $"{h.Epoch},{h.TrainLoss:F5},{h.TrainAccuracy:F5},{h.TestAccuracy:F5},{h.ImagesPerSecond:F1},{h.Seconds:F2}"));
+        File.WriteAllLines(file, lines.Prepend("epoch,train_loss,train_accuracy,test_accuracy,images_per_second,seconds"));
+    }
+}

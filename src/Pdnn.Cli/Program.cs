@@ -1,0 +1,16 @@
+using System.CommandLine;
+using Pdnn.Cli.Commands;
+using Spectre.Console;
+
+// Logs and CI capture output: do not wrap lines at 80 columns there.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
+
+var root = new RootCommand("pdnn: Perceptual DNNs for ML.NET. Train and evaluate classifiers with TorchSharp, on CPU or GPU.")
+{
+    TrainClassifierCommand.Create(),
+    EvalClassifierCommand.Create(),
+    BenchTrainCommand.Create(),
+    DataInfoCommand.Create(),
+    DemoCommand.Create(),
+};
+return root.Parse(args).Invoke();

@@ -1,0 +1,68 @@
+using SkiaSharp;
+
+namespace Pdnn.Data.Readers;
+
+/// <summary>Decodes JPEG/PNG files to RGB channel-major bytes with SkiaSharp; greyscale and palette images come out as RGB.</summary>
+public static class ImageDecoder
+{
+    /// <summary>
+    /// Decodes <paramref name="file"/> into <paramref name="chw"/> (3 x height x width). With <paramref name="resize"/>,
+    /// the image is resized bilinearly to that size; without it, the file must already have the expected size.
+    /// </summary>
+    public static void DecodeRgb(string file, Span<byte> chw, int height, int width, bool resize)
+    {
+        using var bitmap = Decode(file);
+        if (bitmap.Width == width && bitmap.Height == height)
+        {
+            CopyChw(bitmap, chw);
+            return;
+        }
+        if (!resize)
+            throw new DataFormatException(file, $"wrong image size: {bitmap.Width}x{bitmap.Height} (width x height), expected {width}x{height}; pass a resize size to accept other sizes.");
+        using var resized = bitmap.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.Low)
+            ?? throw new DataFormatException(file, $"could not resize {bitmap.Width}x{bitmap.Height} to {width}x{height}.");
+        CopyChw(resized, chw);
+    }
+
+    /// <summary>Width and height of an image file, read from its header.</summary>
+    public static (int Width, int Height) Size(string file)
+    {
+        using var codec = OpenCodec(file);
+        return (codec.Info.Width, codec.Info.Height);
+    }
+
+    static SKCodec OpenCodec(string file)
+    {
+        var codec = SKCodec.Create(file, out var result);
+        if (codec == null)
+            throw new DataFormatException(file, $"corrupt or unsupported image ({result}); expected a JPEG or PNG file.");
+        return codec;
+    }
+
+    static SKBitmap Decode(string file)
+    {
+        using var codec = OpenCodec(file);
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var bitmap = new SKBitmap(info);
+        var result = codec.GetPixels(info, bitmap.GetPixels());
+        // IncompleteInput: a truncated file that Skia would fill with grey; refuse rather than train on it.
+        if (result != SKCodecResult.Success)
+        {
+            bitmap.Dispose();
+            throw new DataFormatException(file, $"corrupt image: decoding stopped with '{result}'.");
+        }
+        return bitmap;
+    }
+
+    static void CopyChw(SKBitmap bitmap, Span<byte> chw)
+    {
+        int plane = bitmap.Width * bitmap.Height;
+        var rgba = bitmap.GetPixelSpan();
+        for (int p = 0; p < plane; p++)
+        {
+            chw[p] = rgba[4 * p];
+            chw[plane + p] = rgba[4 * p + 1];
+            chw[2 * plane + p] = rgba[4 * p + 2];
+        }
+    }
+}

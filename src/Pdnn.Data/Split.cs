@@ -1,0 +1,3 @@
+namespace Pdnn.Data;
+
+public enum Split { Train, Test }

@@ -1,0 +1,34 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Pdnn.Torch.Models;
+
+/// <summary>He et al.'s basic residual block: conv3x3-BN-ReLU-conv3x3-BN, plus a shortcut (1x1 conv + BN when the shape changes), then ReLU.</summary>
+public sealed class BasicBlock : Module<Tensor, Tensor>
+{
+    readonly Conv2d conv1, conv2;
+    readonly BatchNorm2d bn1, bn2;
+    readonly Module<Tensor, Tensor> shortcut;
+
+    public BasicBlock(long inChannels, long outChannels, long stride) : base(nameof(BasicBlock))
+    {
+        conv1 = Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1, bias: false);
+        bn1 = BatchNorm2d(outChannels);
+        conv2 = Conv2d(outChannels, outChannels, 3, stride: 1, padding: 1, bias: false);
+        bn2 = BatchNorm2d(outChannels);
+        shortcut = stride != 1 || inChannels != outChannels
+            ? Sequential(Conv2d(inChannels, outChannels, 1, stride: stride, bias: false), BatchNorm2d(outChannels))
+            : Identity();
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var y = functional.relu(bn1.forward(conv1.forward(x)));
+        y = bn2.forward(conv2.forward(y));
+        return functional.relu(y + shortcut.forward(x)).MoveToOuterDisposeScope();
+    }
+}

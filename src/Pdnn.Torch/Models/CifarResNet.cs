@@ -1,0 +1,44 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Pdnn.Torch.Models;
+
+/// <summary>
+/// A CIFAR-style ResNet: normalise → 3x3 conv stem (no max-pool, the images are 32x32) → stages of basic blocks,
+/// each after the first halving the resolution → global average pool → linear. Input: RGB in [0,1], N x 3 x H x W.
+/// </summary>
+public sealed class CifarResNet : Module<Tensor, Tensor>
+{
+    readonly PixelNormalize normalize;
+    readonly Sequential stem, stages;
+    readonly AdaptiveAvgPool2d pool;
+    readonly Linear fc;
+
+    public CifarResNet(ResNetSpec spec, int numClasses) : base(spec.Name)
+    {
+        normalize = new PixelNormalize(spec.Mean, spec.Std);
+        stem = Sequential(Conv2d(3, spec.Widths[0], 3, padding: 1, bias: false), BatchNorm2d(spec.Widths[0]), ReLU());
+        stages = Sequential();
+        long inChannels = spec.Widths[0];
+        for (int s = 0; s < spec.Widths.Length; s++)
+            for (int b = 0; b < spec.BlocksPerStage[s]; b++)
+            {
+                long stride = s > 0 && b == 0 ? 2 : 1;
+                stages.append($"stage{s + 1}_block{b + 1}", new BasicBlock(inChannels, spec.Widths[s], stride));
+                inChannels = spec.Widths[s];
+            }
+        pool = AdaptiveAvgPool2d(1);
+        fc = Linear(inChannels, numClasses);
+        RegisterComponents();
+    }
+
+    /// <summary>Class logits, N x classes.</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var features = stages.forward(stem.forward(normalize.forward(x)));
+        return fc.forward(pool.forward(features).flatten(1)).MoveToOuterDisposeScope();
+    }
+}

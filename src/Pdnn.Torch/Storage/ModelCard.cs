@@ -1,0 +1,36 @@
+namespace Pdnn.Torch.Storage;
+
+/// <summary>
+/// What a trained classifier is and how it came to be, stored as JSON beside its weights. The weights' SHA-256 is
+/// checked on every load, so a file that was altered or swapped is refused rather than silently used.
+/// </summary>
+public sealed record ModelCard
+{
+    public required string Architecture { get; init; }
+    public required string[] ClassNames { get; init; }
+    public required int[] InputShape { get; init; }          // C, H, W
+    public string ValueRange { get; init; } = "[0,1] RGB, channel-major; normalisation is inside the model";
+    public required float[] NormalizeMean { get; init; }
+    public required float[] NormalizeStd { get; init; }
+    public long Parameters { get; init; }
+    public required string TrainData { get; init; }
+    public int TrainCount { get; init; }
+    public string? TestData { get; init; }
+    public int TestCount { get; init; }
+    public double? TestAccuracy { get; init; }
+    public int Epochs { get; init; }
+    public int EpochsCompleted { get; init; }
+    public int BatchSize { get; init; }
+    public double LearningRate { get; init; }
+    public string? Schedule { get; init; }
+    public double LabelSmoothing { get; init; }
+    public bool Augment { get; init; }
+    public int Seed { get; init; }
+    public string? Command { get; init; }
+    public string? Hardware { get; init; }
+    public double WallSeconds { get; init; }
+    public string? TorchSharpVersion { get; init; }
+    public DateTime CreatedUtc { get; init; } = DateTime.UtcNow;
+    public required string WeightsFile { get; init; }
+    public required string WeightsSha256 { get; init; }
+}

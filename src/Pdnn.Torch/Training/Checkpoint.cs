@@ -1,0 +1,66 @@
+using System.Text.Json;
+using TorchSharp;
+using TorchSharp.Modules;
+
+namespace Pdnn.Torch.Training;
+
+/// <summary>Where a run stands: enough, with the weights and optimiser state beside it, to continue exactly.</summary>
+public sealed record TrainingState
+{
+    public required string OptionsIdentity { get; init; }
+    public required string DataIdentity { get; init; }
+    public int Epoch { get; init; }            // the epoch in progress (0-based)
+    public int StepInEpoch { get; init; }      // steps of that epoch already taken
+    public long GlobalStep { get; init; }
+    public double ElapsedSeconds { get; init; } // wall time over all invocations
+    public List<EpochSummary> History { get; init; } = [];
+}
+
+/// <summary>
+/// A checkpoint folder: weights.bin (model), optimizer.bin (SGD momentum buffers), state.json. Written to a
+/// temporary folder and swapped in, so an interruption mid-write leaves the previous checkpoint intact.
+/// </summary>
+public static class Checkpoint
+{
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public static bool Exists(string dir) => File.Exists(Path.Combine(dir, "state.json"));
+
+    public static void Save(string dir, torch.nn.Module model, OptimizerHelper optimizer, TrainingState state)
+    {
+        var full = Path.GetFullPath(dir);
+        var temp = full + ".writing";
+        var old = full + ".old";
+        if (Directory.Exists(temp)) Directory.Delete(temp, true);
+        Directory.CreateDirectory(temp);
+        model.save(Path.Combine(temp, "weights.bin"));
+        optimizer.save_state_dict(Path.Combine(temp, "optimizer.bin"));
+        File.WriteAllText(Path.Combine(temp, "state.json"), JsonSerializer.Serialize(state, Json));
+        if (Directory.Exists(old)) Directory.Delete(old, true);
+        if (Directory.Exists(full)) Directory.Move(full, old);
+        Directory.Move(temp, full);
+        if (Directory.Exists(old)) Directory.Delete(old, true);
+    }
+
+    public static TrainingState Load(string dir, torch.nn.Module model, OptimizerHelper optimizer)
+    {
+        var state = ReadState(dir);
+        model.load(Path.Combine(dir, "weights.bin"));
+        optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));
+        return state;
+    }
+
+    public static TrainingState ReadState(string dir)
+    {
+        var file = Path.Combine(dir, "state.json");
+        try
+        {
+            return JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(file))
+                   ?? throw new InvalidDataException($"{file}: empty checkpoint state.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{file}: unreadable checkpoint state ({e.Message}).", e);
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using Pdnn.Data;
+using Pdnn.Torch.Evaluation;
+using Pdnn.Torch.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Pdnn.Torch.Training;
+
+public sealed record TrainResult(CifarResNet Model, bool Completed, TrainingState State, string StopReason);
+
+/// <summary>
+/// Trains a CIFAR-style ResNet with SGD + momentum, a cosine or step schedule, optional label smoothing and the standard
+/// augmentation. Reproducible from the seed: the initial weights come from torch.manual_seed(seed), the epoch order and
+/// each step's augmentation from System.Random seeded by (seed, epoch, step). It checkpoints at every epoch end and when it
+/// stops early (time budget, step budget), and continues from a checkpoint to the same result as an uninterrupted run.
+/// </summary>
+public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrainingObserver observer)
+{
+    /// <summary>
+    /// Trains on <paramref name="train"/>; evaluates on <paramref name="test"/> after each epoch when given.
+    /// With <paramref name="checkpointDir"/> holding a checkpoint and <paramref name="resume"/>, continues it.
+    /// </summary>
+    public TrainResult Run(ImageDataset train, ImageDataset? test, string? checkpointDir, bool resume)
+    {
+        if (train.Count < options.BatchSize)
+            throw new ArgumentException($"the training set has {train.Count} images, fewer than one batch of {options.BatchSize}.");
+        var dataIdentity = $"{train.Source}|{train.Count}|{string.Join(",", train.ClassNames)}";
+
+        torch.manual_seed(options.Seed);
+        var (mean, std) = train.ChannelStatistics();
+        var spec = ResNetSpec.FromName(options.Architecture) with { Mean = mean, Std = std };
+        var model = new CifarResNet(spec, train.ClassNames.Count);
+        model.to(device);
+        var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum,
+                                  weight_decay: options.WeightDecay);
+
+        var state = new TrainingState { OptionsIdentity = options.Identity(), DataIdentity = dataIdentity };
+        if (checkpointDir != null && Checkpoint.Exists(checkpointDir))
+        {
+            if (!resume)
+                throw new InvalidOperationException($"{checkpointDir} holds a checkpoint of an earlier run; pass --resume to continue it, or choose another output folder.");
+            var saved = Checkpoint.ReadState(checkpointDir);
+            if (saved.OptionsIdentity != state.OptionsIdentity)
+                throw new InvalidOperationException($"{checkpointDir}: the checkpoint was made with options '{saved.OptionsIdentity}', this run has '{state.OptionsIdentity}'; resume with the same options.");
+            if (saved.DataIdentity != dataIdentity)
+                throw new InvalidOperationException($"{checkpointDir}: the checkpoint was trained on '{saved.DataIdentity}', this run on '{dataIdentity}'.");
+            state = Checkpoint.Load(checkpointDir, model, optimizer);
+            observer.Message($"resuming from {checkpointDir}: epoch {state.Epoch + 1}, step {state.StepInEpoch}, {state.ElapsedSeconds / 60:F1} min trained so far");
+        }
+
+        using var trainImages = new DeviceImages(train, device);
+        using var testImages = test != null ? new DeviceImages(test, device) : null;
+        int stepsPerEpoch = train.Count / options.BatchSize; // the last partial batch is dropped, as in most CIFAR recipes
+        long totalSteps = (long)stepsPerEpoch * options.Epochs;
+        var clock = Stopwatch.StartNew();
+        double elapsedBefore = state.ElapsedSeconds;
+        long stepsThisRun = 0;
+        string? stopReason = null;
+        model.train();
+
+        while (state.Epoch < options.Epochs && stopReason == null)
+        {
+            int epoch = state.Epoch;
+            var order = EpochOrder(train.Count, epoch);
+            observer.EpochStarted(epoch + 1, options.Epochs, stepsPerEpoch, state.StepInEpoch);
+            var epochClock = Stopwatch.StartNew();
+            using var lossSum = zeros(1, device: device);
+            using var correctSum = zeros(1, dtype: ScalarType.Int64, device: device);
+            int seen = 0, stepsDone = 0;
+
+            for (int step = state.StepInEpoch; step < stepsPerEpoch; step++)
+            {
+                using (var scope = NewDisposeScope())
+                {
+                    double lr = LearningRateSchedule.At(options.Schedule, options.LearningRate, state.GlobalStep, totalSteps);
+                    foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+                    var (x, y) = trainImages.Batch(order.AsSpan(step * options.BatchSize, options.BatchSize));
+                    if (options.Augment) x = Augmentation.CropAndFlip(x, new Random(Seeds.Derive(options.Seed, Seeds.AugmentStream, epoch, step)));
+                    var (loss, logits) = Step(model, optimizer, x, y, options.LabelSmoothing);
+                    lossSum.add_(loss.detach() * y.shape[0]);
+                    correctSum.add_(logits.argmax(1).eq(y).sum());
+                    seen += (int)y.shape[0];
+                    stepsDone++;
+                    // Reading values back syncs the GPU, so do it only now and then.
+                    if (stepsDone % 10 == 0 || step == stepsPerEpoch - 1)
+                        observer.Step(new StepProgress(epoch + 1, options.Epochs, step + 1, stepsPerEpoch,
+                            lossSum.item<float>() / seen, (double)correctSum.item<long>() / seen,
+                            seen / epochClock.Elapsed.TotalSeconds, lr));
+                }
+                stepsThisRun++;
+                state = state with { StepInEpoch = step + 1, GlobalStep = state.GlobalStep + 1 };
+                stopReason = StopReason(clock, stepsThisRun);
+                if (stopReason != null) break;
+                if (options.CheckpointEverySteps > 0 && checkpointDir != null && stepsThisRun % options.CheckpointEverySteps == 0)
+                    Checkpoint.Save(checkpointDir, model, optimizer, state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds });
+            }
+
+            if (state.StepInEpoch == stepsPerEpoch)
+            {
+                double? testAccuracy = testImages != null ? ClassifierEvaluator.Evaluate(model, testImages).Accuracy : null;
+                var summary = new EpochSummary(epoch + 1, seen > 0 ? lossSum.item<float>() / seen : double.NaN,
+                    seen > 0 ? (double)correctSum.item<long>() / seen : double.NaN, testAccuracy,
+                    seen / epochClock.Elapsed.TotalSeconds, epochClock.Elapsed.TotalSeconds);
+                observer.EpochEnded(summary);
+                state = state with { Epoch = epoch + 1, StepInEpoch = 0, History = [.. state.History, summary] };
+            }
+            if (checkpointDir != null)
+                Checkpoint.Save(checkpointDir, model, optimizer, state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds });
+        }
+
+        state = state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds };
+        bool completed = state.Epoch >= options.Epochs;
+        model.eval();
+        return new TrainResult(model, completed, state, completed ? "completed" : stopReason!);
+    }
+
+    /// <summary>One SGD step on a batch: forward, cross-entropy (with label smoothing), backward, update.</summary>
+    public static (Tensor Loss, Tensor Logits) Step(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor x, Tensor y,
+                                                    double labelSmoothing)
+    {
+        optimizer.zero_grad();
+        var logits = model.forward(x);
+        var loss = nn.functional.cross_entropy(logits, y, label_smoothing: labelSmoothing);
+        loss.backward();
+        optimizer.step();
+        return (loss, logits);
+    }
+
+    string? StopReason(Stopwatch clock, long stepsThisRun)
+    {
+        if (options.MaxSteps is { } maxSteps && stepsThisRun >= maxSteps) return $"step budget of {maxSteps} reached";
+        if (options.MaxMinutes is { } minutes && clock.Elapsed.TotalMinutes >= minutes) return $"time budget of {minutes} min reached";
+        return null;
+    }
+
+    /// <summary>The epoch's shuffled image order, a function of (seed, epoch) only.</summary>
+    long[] EpochOrder(int count, int epoch)
+    {
+        var order = new long[count];
+        for (int i = 0; i < count; i++) order[i] = i;
+        new Random(Seeds.Derive(options.Seed, Seeds.OrderStream, epoch)).Shuffle(order);
+        return order;
+    }
+}

@@ -1,0 +1,33 @@
+namespace Pdnn.Torch.Training;
+
+public sealed record StepProgress(int Epoch, int Epochs, int Step, int StepsPerEpoch, double Loss, double Accuracy,
+                                  double ImagesPerSecond, double LearningRate);
+
+public sealed record EpochSummary(int Epoch, double TrainLoss, double TrainAccuracy, double? TestAccuracy,
+                                  double ImagesPerSecond, double Seconds);
+
+/// <summary>What a training run reports as it goes; the command line draws a progress bar from it.</summary>
+public interface ITrainingObserver
+{
+    void Message(string text);
+    void EpochStarted(int epoch, int epochs, int stepsPerEpoch, int firstStep);
+    void Step(StepProgress progress);
+    void EpochEnded(EpochSummary summary);
+}
+
+/// <summary>Plain lines on a TextWriter (logs, CI, tests).</summary>
+public sealed class TextTrainingObserver(TextWriter writer, int stepsBetweenLines = 50) : ITrainingObserver
+{
+    public void Message(string text) => writer.WriteLine(text);
+    public void EpochStarted(int epoch, int epochs, int stepsPerEpoch, int firstStep) { }
+    public void Step(StepProgress p)
+    {
+        if (p.Step % stepsBetweenLines == 0)
+            writer.WriteLine($"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F4} acc {p.Accuracy:P1} {p.ImagesPerSecond:F0} img/s");
+    }
+    public void EpochEnded(EpochSummary s) => writer.WriteLine(Format(s));
+
+    public static string Format(EpochSummary s) =>
+        $"epoch {s.Epoch}: train loss {s.TrainLoss:F4}, train acc {s.TrainAccuracy:P2}" +
+        (s.TestAccuracy is { } t ? $", test acc {t:P2}" : "") + $", {s.ImagesPerSecond:F0} img/s, {s.Seconds:F1} s";
+}

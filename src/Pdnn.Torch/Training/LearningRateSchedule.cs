@@ -1,0 +1,16 @@
+namespace Pdnn.Torch.Training;
+
+public enum ScheduleKind { Cosine, Step }
+
+/// <summary>The learning rate as a pure function of the global step, so a resumed run continues the same curve.</summary>
+public static class LearningRateSchedule
+{
+    public static double At(ScheduleKind kind, double baseRate, long step, long totalSteps) => kind switch
+    {
+        // Cosine annealing to zero over the whole run.
+        ScheduleKind.Cosine => baseRate * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(step, totalSteps) / Math.Max(1, totalSteps))),
+        // x0.1 at 50% and again at 75% of the run (the schedule of He et al. 2016, scaled to the run length).
+        ScheduleKind.Step => baseRate * (step < totalSteps / 2 ? 1 : step < totalSteps * 3 / 4 ? 0.1 : 0.01),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+}

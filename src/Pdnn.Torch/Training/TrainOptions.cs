@@ -1,0 +1,30 @@
+namespace Pdnn.Torch.Training;
+
+/// <summary>Everything that decides a classifier training run. Runs with equal options and data are reproducible.</summary>
+public sealed record TrainOptions
+{
+    public string Architecture { get; init; } = "resnet20";
+    public int Epochs { get; init; } = 30;
+    public int BatchSize { get; init; } = 128;
+    public double LearningRate { get; init; } = 0.1;
+    public double Momentum { get; init; } = 0.9;
+    public double WeightDecay { get; init; } = 5e-4;
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine;
+    /// <summary>0 for plain cross-entropy; e.g. 0.1 for the paper's label-smoothing ("LS") baseline.</summary>
+    public double LabelSmoothing { get; init; }
+    /// <summary>Random crop (padding 4) and horizontal flip.</summary>
+    public bool Augment { get; init; } = true;
+    public int Seed { get; init; }
+
+    // Not part of what the run computes: where it stops and how it reports.
+    /// <summary>Stop cleanly (with a checkpoint) once this much wall time has passed; resume later.</summary>
+    public double? MaxMinutes { get; init; }
+    /// <summary>Stop cleanly after this many optimiser steps in this invocation (tests and scripted runs).</summary>
+    public long? MaxSteps { get; init; }
+    /// <summary>Also write a checkpoint every this many steps (0: only at epoch ends and at a stop).</summary>
+    public int CheckpointEverySteps { get; init; }
+
+    /// <summary>The options that a resumed run must share with the run it continues.</summary>
+    public string Identity() =>
+        $"{Architecture}|{Epochs}|{BatchSize}|{LearningRate}|{Momentum}|{WeightDecay}|{Schedule}|{LabelSmoothing}|{Augment}|{Seed}";
+}
