@@ -91,7 +91,8 @@ static class MatFile
                 ReadElements(file, Inflate(file, body), arrays);
             else if (type == miMATRIX)
                 ReadMatrix(file, body, arrays);
-            pos = start + (headerBytes == 4 ? 4 : Pad8(size));
+            // Small elements fill their 8 bytes; others are padded to 8, except compressed ones, which MATLAB writes unpadded.
+            pos = start + (headerBytes == 4 ? 4 : type == miCOMPRESSED ? size : Pad8(size));
         }
     }
 
