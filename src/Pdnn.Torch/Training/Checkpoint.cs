@@ -12,6 +12,10 @@ public sealed record TrainingState
     public int Epoch { get; init; }            // the epoch in progress (0-based)
     public int StepInEpoch { get; init; }      // steps of that epoch already taken
     public long GlobalStep { get; init; }
+    // Running sums of the epoch in progress, so its summary covers all its steps even across a resume.
+    public double EpochLossSum { get; init; }
+    public long EpochCorrect { get; init; }
+    public int EpochSeen { get; init; }
     public double ElapsedSeconds { get; init; } // wall time over all invocations
     public List<EpochSummary> History { get; init; } = [];
 }

@@ -66,9 +66,9 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
             var order = EpochOrder(train.Count, epoch);
             observer.EpochStarted(epoch + 1, options.Epochs, stepsPerEpoch, state.StepInEpoch);
             var epochClock = Stopwatch.StartNew();
-            using var lossSum = zeros(1, device: device);
-            using var correctSum = zeros(1, dtype: ScalarType.Int64, device: device);
-            int seen = 0, stepsDone = 0;
+            using var lossSum = full(1, state.EpochLossSum, dtype: ScalarType.Float64, device: device);
+            using var correctSum = full(1, state.EpochCorrect, dtype: ScalarType.Int64, device: device);
+            int seen = state.EpochSeen, seenBefore = state.EpochSeen, stepsDone = 0;
 
             for (int step = state.StepInEpoch; step < stepsPerEpoch; step++)
             {
@@ -79,35 +79,47 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                     var (x, y) = trainImages.Batch(order.AsSpan(step * options.BatchSize, options.BatchSize));
                     if (options.Augment) x = Augmentation.CropAndFlip(x, new Random(Seeds.Derive(options.Seed, Seeds.AugmentStream, epoch, step)));
                     var (loss, logits) = Step(model, optimizer, x, y, options.LabelSmoothing);
-                    lossSum.add_(loss.detach() * y.shape[0]);
+                    lossSum.add_(loss.detach().to(ScalarType.Float64) * y.shape[0]);
                     correctSum.add_(logits.argmax(1).eq(y).sum());
                     seen += (int)y.shape[0];
                     stepsDone++;
                     // Reading values back syncs the GPU, so do it only now and then.
                     if (stepsDone % 10 == 0 || step == stepsPerEpoch - 1)
                         observer.Step(new StepProgress(epoch + 1, options.Epochs, step + 1, stepsPerEpoch,
-                            lossSum.item<float>() / seen, (double)correctSum.item<long>() / seen,
-                            seen / epochClock.Elapsed.TotalSeconds, lr));
+                            lossSum.item<double>() / seen, (double)correctSum.item<long>() / seen,
+                            (seen - seenBefore) / epochClock.Elapsed.TotalSeconds, lr));
                 }
                 stepsThisRun++;
                 state = state with { StepInEpoch = step + 1, GlobalStep = state.GlobalStep + 1 };
                 stopReason = StopReason(clock, stepsThisRun);
                 if (stopReason != null) break;
                 if (options.CheckpointEverySteps > 0 && checkpointDir != null && stepsThisRun % options.CheckpointEverySteps == 0)
-                    Checkpoint.Save(checkpointDir, model, optimizer, state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds });
+                    Checkpoint.Save(checkpointDir, model, optimizer, Snapshot());
             }
+            if (state.StepInEpoch < stepsPerEpoch)
+                state = state with { EpochLossSum = lossSum.item<double>(), EpochCorrect = correctSum.item<long>(), EpochSeen = seen };
 
             if (state.StepInEpoch == stepsPerEpoch)
             {
                 double? testAccuracy = testImages != null ? ClassifierEvaluator.Evaluate(model, testImages).Accuracy : null;
-                var summary = new EpochSummary(epoch + 1, seen > 0 ? lossSum.item<float>() / seen : double.NaN,
-                    seen > 0 ? (double)correctSum.item<long>() / seen : double.NaN, testAccuracy,
-                    seen / epochClock.Elapsed.TotalSeconds, epochClock.Elapsed.TotalSeconds);
+                var summary = new EpochSummary(epoch + 1, lossSum.item<double>() / seen, (double)correctSum.item<long>() / seen,
+                    testAccuracy, (seen - seenBefore) / epochClock.Elapsed.TotalSeconds, epochClock.Elapsed.TotalSeconds);
                 observer.EpochEnded(summary);
-                state = state with { Epoch = epoch + 1, StepInEpoch = 0, History = [.. state.History, summary] };
+                state = state with
+                {
+                    Epoch = epoch + 1, StepInEpoch = 0, EpochLossSum = 0, EpochCorrect = 0, EpochSeen = 0,
+                    History = [.. state.History, summary],
+                };
             }
             if (checkpointDir != null)
                 Checkpoint.Save(checkpointDir, model, optimizer, state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds });
+
+            // Mid-epoch checkpoints carry the epoch's running sums too.
+            TrainingState Snapshot() => state with
+            {
+                EpochLossSum = lossSum.item<double>(), EpochCorrect = correctSum.item<long>(), EpochSeen = seen,
+                ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
+            };
         }
 
         state = state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds };

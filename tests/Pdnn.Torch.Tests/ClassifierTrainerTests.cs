@@ -1,0 +1,109 @@
+using Pdnn.Data;
+using Pdnn.Tests;
+using Pdnn.Torch.Models;
+using Pdnn.Torch.Training;
+using static TorchSharp.torch;
+
+namespace Pdnn.Torch.Tests;
+
+[TestClass]
+public sealed class ClassifierTrainerTests
+{
+    static readonly TrainOptions Tiny = new() { Architecture = "tiny", Epochs = 2, BatchSize = 64, LearningRate = 0.05, Seed = 3 };
+    static ImageDataset Small => TestData.Train.Sample(512, seed: 0);
+
+    static TrainResult Train(TrainOptions options, ImageDataset data, string? checkpoint = null, bool resume = false,
+                             ImageDataset? test = null) =>
+        new ClassifierTrainer(options, CPU, new TextTrainingObserver(TextWriter.Null)).Run(data, test, checkpoint, resume);
+
+    [TestMethod]
+    public void TrainingLowersTheLossOnRealCifarImages()
+    {
+        var result = Train(Tiny with { Epochs = 4 }, TestData.Train, test: TestData.Test);
+
+        var history = result.State.History;
+        Assert.IsTrue(result.Completed);
+        Assert.HasCount(4, history);
+        Assert.IsTrue(history[^1].TrainLoss < history[0].TrainLoss - 0.15, $"loss {history[0].TrainLoss:F3} -> {history[^1].TrainLoss:F3}");
+        // Chance is 10% on the 500 balanced test images; a binomial at 10% exceeds 20% with probability < 1e-10.
+        Assert.IsTrue(history[^1].TestAccuracy > 0.20, $"test accuracy {history[^1].TestAccuracy:P1}");
+    }
+
+    [TestMethod]
+    public void ResumedRunEqualsUninterruptedRun()
+    {
+        var straight = Train(Tiny, Small);
+
+        var checkpoint = Path.Combine(TestPaths.NewTempDir(), "checkpoint");
+        var first = Train(Tiny with { MaxSteps = 5 }, Small, checkpoint);       // stops mid-epoch 1 (8 steps per epoch)
+        Assert.IsFalse(first.Completed);
+        Assert.AreEqual((0, 5), (first.State.Epoch, first.State.StepInEpoch));
+        var second = Train(Tiny with { MaxSteps = 6 }, Small, checkpoint, resume: true); // into epoch 2
+        Assert.AreEqual((1, 3), (second.State.Epoch, second.State.StepInEpoch));
+        var resumed = Train(Tiny, Small, checkpoint, resume: true);
+        Assert.IsTrue(resumed.Completed);
+
+        var a = straight.Model.state_dict();
+        var b = resumed.Model.state_dict();
+        Assert.HasCount(a.Count, b);
+        foreach (var (name, tensor) in a)
+        {
+            var diff = (tensor.to(ScalarType.Float64) - b[name].to(ScalarType.Float64)).abs().max().item<double>();
+            Assert.IsTrue(diff <= 1e-4, $"{name} differs by {diff}");
+        }
+        Assert.AreEqual(straight.State.History[^1].TrainLoss, resumed.State.History[^1].TrainLoss, 1e-4);
+    }
+
+    [TestMethod]
+    public void SameSeedGivesTheSameWeightsAndAnotherSeedDoesNot()
+    {
+        var options = Tiny with { Epochs = 1 };
+        var a = Train(options, Small).Model.state_dict()["fc.weight"];
+        var b = Train(options, Small).Model.state_dict()["fc.weight"];
+        var c = Train(options with { Seed = 4 }, Small).Model.state_dict()["fc.weight"];
+        Assert.IsTrue(a.allclose(b, rtol: 0, atol: 1e-6));
+        Assert.IsFalse(a.allclose(c, rtol: 0, atol: 1e-3));
+    }
+
+    [TestMethod]
+    public void TimeBudgetStopsCleanlyWithACheckpoint()
+    {
+        var checkpoint = Path.Combine(TestPaths.NewTempDir(), "checkpoint");
+        var result = Train(Tiny with { MaxMinutes = 1e-6 }, Small, checkpoint);
+
+        Assert.IsFalse(result.Completed);
+        StringAssert.Contains(result.StopReason, "time budget");
+        Assert.IsTrue(Checkpoint.Exists(checkpoint));
+        Assert.AreEqual(1, Checkpoint.ReadState(checkpoint).GlobalStep);
+    }
+
+    [TestMethod]
+    public void ExistingCheckpointIsNeitherOverwrittenNorResumedWithOtherOptions()
+    {
+        var checkpoint = Path.Combine(TestPaths.NewTempDir(), "checkpoint");
+        Train(Tiny with { MaxSteps = 2 }, Small, checkpoint);
+        var before = File.ReadAllBytes(Path.Combine(checkpoint, "weights.bin"));
+
+        var overwrite = Assert.ThrowsExactly<InvalidOperationException>(() => Train(Tiny, Small, checkpoint));
+        StringAssert.Contains(overwrite.Message, "--resume");
+        var other = Assert.ThrowsExactly<InvalidOperationException>(() => Train(Tiny with { LearningRate = 0.2 }, Small, checkpoint, resume: true));
+        StringAssert.Contains(other.Message, "same options");
+        CollectionAssert.AreEqual(before, File.ReadAllBytes(Path.Combine(checkpoint, "weights.bin")), "a refused run must not touch the checkpoint");
+    }
+
+    [TestMethod]
+    public void LabelSmoothingRaisesTheLossFloor()
+    {
+        // With smoothing 0.3 the target keeps 3% on each wrong class, so the loss cannot approach 0 and stays above plain CE.
+        var plain = Train(Tiny with { Epochs = 3 }, Small).State.History[^1].TrainLoss;
+        var smoothed = Train(Tiny with { Epochs = 3, LabelSmoothing = 0.3 }, Small).State.History[^1].TrainLoss;
+        Assert.IsTrue(smoothed > plain, $"smoothed {smoothed:F3} vs plain {plain:F3}");
+    }
+
+    [TestMethod]
+    public void TooFewImagesForOneBatchIsRefused()
+    {
+        var e = Assert.ThrowsExactly<ArgumentException>(() => Train(Tiny, TestData.Train.Sample(10, 0)));
+        StringAssert.Contains(e.Message, "fewer than one batch");
+    }
+}

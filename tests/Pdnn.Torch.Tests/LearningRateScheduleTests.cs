@@ -1,0 +1,23 @@
+using Pdnn.Torch.Training;
+
+namespace Pdnn.Torch.Tests;
+
+[TestClass]
+public sealed class LearningRateScheduleTests
+{
+    [TestMethod]
+    public void CosineFallsFromTheBaseRateToZero()
+    {
+        Assert.AreEqual(0.1, LearningRateSchedule.At(ScheduleKind.Cosine, 0.1, 0, 100), 1e-12);
+        Assert.AreEqual(0.05, LearningRateSchedule.At(ScheduleKind.Cosine, 0.1, 50, 100), 1e-12);
+        Assert.AreEqual(0.0, LearningRateSchedule.At(ScheduleKind.Cosine, 0.1, 100, 100), 1e-12);
+    }
+
+    [TestMethod]
+    public void StepDividesByTenAtHalfAndThreeQuarters()
+    {
+        Assert.AreEqual(0.1, LearningRateSchedule.At(ScheduleKind.Step, 0.1, 49, 100), 1e-12);
+        Assert.AreEqual(0.01, LearningRateSchedule.At(ScheduleKind.Step, 0.1, 50, 100), 1e-12);
+        Assert.AreEqual(0.001, LearningRateSchedule.At(ScheduleKind.Step, 0.1, 75, 100), 1e-12);
+    }
+}
