@@ -1,0 +1,96 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Pdnn.Tests;
+
+namespace Pdnn.Cli.Tests;
+
+[TestClass]
+public sealed class CommandLineTests
+{
+    [TestMethod]
+    [DataRow("train-classifier", "--max-minutes")]
+    [DataRow("eval-classifier", "--model")]
+    [DataRow("eval-classifier", "--device")]
+    [DataRow("bench-train", "--batch-size")]
+    [DataRow("data-info", "--image-size")]
+    [DataRow("demo", "--epochs")]
+    public void EveryCommandHasHelp(string command, string option)
+    {
+        var result = PdnnProcess.Run(command, "--help");
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.Output, option);
+    }
+
+    [TestMethod]
+    public void TrainThenEvaluateReportTheSameAccuracyOnTheSample()
+    {
+        var outDir = TestPaths.NewTempDir();
+        var train = PdnnProcess.Run("train-classifier", "--data", TestPaths.Sample, "--arch", "tiny", "--epochs", "2",
+                                    "--batch-size", "64", "--lr", "0.05", "--device", "cpu", "--out", outDir);
+        Assert.AreEqual(0, train.ExitCode, train.ToString());
+        StringAssert.Contains(train.Output, "device: cpu");
+
+        var card = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "classifier.card.json"))).RootElement;
+        Assert.AreEqual("tiny", card.GetProperty("Architecture").GetString());
+        Assert.AreEqual(2000, card.GetProperty("TrainCount").GetInt32());
+        Assert.AreEqual(500, card.GetProperty("TestCount").GetInt32());
+        double trainedAccuracy = card.GetProperty("TestAccuracy").GetDouble();
+        Assert.AreEqual(3, File.ReadAllLines(Path.Combine(outDir, "history.csv")).Length, "header + one line per epoch");
+
+        var eval = PdnnProcess.Run("eval-classifier", "--model", outDir, "--data", TestPaths.Sample, "--device", "cpu");
+        Assert.AreEqual(0, eval.ExitCode, eval.ToString());
+        var match = Regex.Match(eval.Output, @"accuracy ([\d.]+) % \((\d+)/500\)");
+        Assert.IsTrue(match.Success, eval.Output);
+        Assert.AreEqual(trainedAccuracy * 500, int.Parse(match.Groups[2].Value), 1e-9, "eval-classifier must agree with the card");
+    }
+
+    [TestMethod]
+    public void TimeBudgetExitsWith75AndResumeFinishes()
+    {
+        var outDir = TestPaths.NewTempDir();
+        string[] args = ["train-classifier", "--data", TestPaths.Sample, "--arch", "tiny", "--epochs", "1", "--batch-size", "100",
+                         "--device", "cpu", "--out", outDir, "--test-data", "none"];
+        var stopped = PdnnProcess.Run([.. args, "--max-minutes", "0.000001"]);
+        Assert.AreEqual(75, stopped.ExitCode, stopped.ToString());
+        StringAssert.Contains(stopped.Output, "--resume");
+        Assert.IsFalse(File.Exists(Path.Combine(outDir, "classifier.card.json")));
+
+        var again = PdnnProcess.Run(args);
+        Assert.AreEqual(2, again.ExitCode, "a second run without --resume must refuse, not overwrite");
+
+        var resumed = PdnnProcess.Run([.. args, "--resume"]);
+        Assert.AreEqual(0, resumed.ExitCode, resumed.ToString());
+        StringAssert.Contains(resumed.Output, "resuming");
+        Assert.IsTrue(File.Exists(Path.Combine(outDir, "classifier.card.json")));
+    }
+
+    [TestMethod]
+    public void BadInputGivesOneClearLineAndExitCode2()
+    {
+        var missing = PdnnProcess.Run("train-classifier", "--data", "/no/such/folder", "--out", TestPaths.NewTempDir(), "--device", "cpu");
+        Assert.AreEqual(2, missing.ExitCode, missing.ToString());
+        StringAssert.Contains(missing.Output, "/no/such/folder");
+
+        var arch = PdnnProcess.Run("train-classifier", "--data", TestPaths.Sample, "--arch", "vgg", "--out", TestPaths.NewTempDir());
+        Assert.AreEqual(2, arch.ExitCode, arch.ToString());
+        StringAssert.Contains(arch.Output, "unknown architecture 'vgg'");
+
+        var device = PdnnProcess.Run("eval-classifier", "--model", "/no/model", "--data", TestPaths.Sample, "--device", "gpu");
+        Assert.AreEqual(2, device.ExitCode, device.ToString());
+        StringAssert.Contains(device.Output, "--device 'gpu'");
+
+        var model = PdnnProcess.Run("eval-classifier", "--model", "/no/model", "--data", TestPaths.Sample, "--device", "cpu");
+        Assert.AreEqual(2, model.ExitCode, model.ToString());
+        StringAssert.Contains(model.Output, "/no/model");
+    }
+
+    [TestMethod]
+    public void DataInfoCountsTheSampleByClass()
+    {
+        var result = PdnnProcess.Run("data-info", "--data", TestPaths.Sample);
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.Output, "2000 images");
+        StringAssert.Contains(result.Output, "500 images");
+        StringAssert.Contains(result.Output, "airplane");
+    }
+}
