@@ -3,9 +3,18 @@
 #  1. TorchSharp 0.107's native libLibTorchSharp.so needs GLIBCXX_3.4.32 (libstdc++ from GCC 13+).
 #     Debian 12 ships GCC 12's libstdc++; we detect that and install libstdc++6 from Debian trixie.
 #  2. Restores the solution's NuGet packages.
+#  3. With --test-data: installs Debian's dataset-fashion-mnist (real IDX files for the reader tests; 30 MB).
 # Idempotent: a second run does nothing but the restore.
+# Usage: bash scripts/setup.sh [--test-data]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+test_data=false
+for arg in "$@"; do
+  case "$arg" in
+    --test-data) test_data=true ;;
+    *) echo "setup: unknown option '$arg' (known: --test-data)" >&2; exit 2 ;;
+  esac
+done
 
 need=GLIBCXX_3.4.32
 libstdcxx=$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ {print $NF; exit}')
@@ -33,6 +42,18 @@ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -t tri
   bash -c "$fix_cmds"
   has_symbol || { echo "setup: $need still missing from $libstdcxx after the install" >&2; exit 1; }
   echo "setup: libstdc++ now provides $need."
+fi
+
+if $test_data; then
+  if [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+    echo "setup: Fashion-MNIST present in /usr/share/datasets/fashion-mnist."
+  elif [ "$(id -u)" -eq 0 ]; then
+    echo "setup: installing dataset-fashion-mnist (real IDX files for the reader tests)..."
+    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null \
+      || echo "setup: could not install dataset-fashion-mnist; its test will be reported as skipped."
+  else
+    echo "setup: not root; 'apt-get install dataset-fashion-mnist' would add real IDX files for the reader tests."
+  fi
 fi
 
 echo "setup: restoring NuGet packages (first run downloads TorchSharp and libtorch, ~250 MB)..."
