@@ -25,7 +25,7 @@ static class ClassifierTraining
 
         if (!result.Completed)
         {
-            AnsiConsole.MarkupLineInterpolated($"[yellow]stopped:[/] {result.StopReason} after epoch {result.State.Epoch}, step {result.State.StepInEpoch}; checkpoint in {checkpointDir}. Run the same command with --resume to continue.");
+            AnsiConsole.MarkupLineInterpolated($"[yellow]stopped:[/] {result.StopReason} with {result.State.Epoch} of {options.Epochs} epochs done{(result.State.StepInEpoch > 0 ? $" and {result.State.StepInEpoch} steps into the next" : "")}; checkpoint in {checkpointDir}. Run the same command with --resume to continue.");
             return ExitStoppedEarly;
         }
 

@@ -43,10 +43,11 @@ static class CommonOptions
         {
             Size = size,
             UseCache = !noCache,
-            Progress = new Progress<int>(n => Console.Error.Write($"\rdecoding images: {n}")),
+            // A live count on a terminal; nothing in logs, where carriage returns would pile up.
+            Progress = Console.IsErrorRedirected ? null : new Progress<int>(n => Console.Error.Write($"\rdecoding images: {n}")),
         });
         var d = result.Data;
-        if (!result.FromCache && result.Format == "image-folder") Console.Error.WriteLine();
+        if (!Console.IsErrorRedirected && !result.FromCache && result.Format == "image-folder") Console.Error.WriteLine();
         AnsiConsole.MarkupLineInterpolated($"[grey]{split.ToString().ToLowerInvariant()} data:[/] {d.Count} images {d.Channels}x{d.Height}x{d.Width}, {d.ClassNames.Count} classes, {result.Format}{(result.FromCache ? " (from cache)" : "")}: {d.Source}");
         return d;
     }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Publishes `pdnn` as a portable bundle for a Linux GPU machine that has PyTorch (CUDA build) but no .NET:
+# a self-contained, trimmed app with TorchSharp's managed code and its native libLibTorchSharp.so, but no CPU libtorch.
+# On the GPU machine, run-pdnn.sh points the dynamic loader at PyTorch's torch/lib, whose CUDA libtorch LibTorchSharp
+# then binds to. Output: artifacts/pdnn-gpu/ and artifacts/pdnn-gpu.tar.xz.
+# Usage: bash scripts/publish-gpu-bundle.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=artifacts/pdnn-gpu
+rm -rf "$out" artifacts/pdnn-gpu.tar.xz
+dotnet publish src/Pdnn.Cli -c Release -r linux-x64 --self-contained \
+  -p:PublishTrimmed=true -p:TrimMode=partial -o "$out" --verbosity quiet
+
+# The CPU libtorch (~600 MB) must not shadow PyTorch's CUDA libtorch; LibTorchSharp itself stays.
+find "$out" -maxdepth 1 \( -name 'libtorch*.so*' -o -name 'libc10*.so*' -o -name 'libgomp*' -o -name 'libshm*.so*' \
+  -o -name 'libbackend_with_compiler.so' -o -name 'libjitbackend_test.so' -o -name 'libnnapi_backend.so' \
+  -o -name 'libtorchbind_test.so' -o -name 'libaoti_custom_ops.so' -o -name 'libcaffe2*.so' \) -delete
+[ -f "$out/libLibTorchSharp.so" ] || { echo "publish: libLibTorchSharp.so missing from $out" >&2; exit 1; }
+
+cat > "$out/run-pdnn.sh" <<'LAUNCH'
+#!/usr/bin/env sh
+# Runs pdnn against PyTorch's libtorch: $PDNN_LIBTORCH_DIR if set, else the torch/lib of the python3 on PATH.
+here=$(cd "$(dirname "$0")" && pwd)
+lib=${PDNN_LIBTORCH_DIR:-$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))' 2>/dev/null)}
+if [ -z "$lib" ] || [ ! -f "$lib/libtorch.so" ]; then
+  echo "run-pdnn.sh: no libtorch found: set PDNN_LIBTORCH_DIR to PyTorch's torch/lib, or put a python3 with torch on PATH." >&2
+  exit 1
+fi
+export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+exec "$here/pdnn" "$@"
+LAUNCH
+chmod +x "$out/run-pdnn.sh" "$out/pdnn"
+tar -C artifacts -cJf artifacts/pdnn-gpu.tar.xz pdnn-gpu
+echo "publish: $(du -sh "$out" | cut -f1) in $out, $(du -h artifacts/pdnn-gpu.tar.xz | cut -f1) as artifacts/pdnn-gpu.tar.xz"
+echo "publish: on the GPU machine: tar -xJf pdnn-gpu.tar.xz && pdnn-gpu/run-pdnn.sh bench-train --device cuda"
