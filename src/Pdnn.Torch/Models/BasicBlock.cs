@@ -1,3 +1,4 @@
+using Pdnn.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,7 +7,7 @@ using static TorchSharp.torch.nn;
 namespace Pdnn.Torch.Models;
 
 /// <summary>He et al.'s basic residual block: conv3x3-BN-ReLU-conv3x3-BN, plus a shortcut (1x1 conv + BN when the shape changes), then ReLU.</summary>
-public sealed class BasicBlock : Module<Tensor, Tensor>
+public sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly Conv2d conv1, conv2;
     readonly BatchNorm2d bn1, bn2;
@@ -30,5 +31,11 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         var y = functional.relu(bn1.forward(conv1.forward(x)));
         y = bn2.forward(conv2.forward(y));
         return functional.relu(y + shortcut.forward(x)).MoveToOuterDisposeScope();
+    }
+
+    public string ExportOnnx(OnnxGraphBuilder g, string x)
+    {
+        var y = g.Module(bn2, g.Module(conv2, g.Module(ReLU(), g.Module(bn1, g.Module(conv1, x)))));
+        return g.Module(ReLU(), g.Add(y, g.Module(shortcut, x)));
     }
 }

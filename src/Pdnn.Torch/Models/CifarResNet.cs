@@ -1,3 +1,4 @@
+using Pdnn.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ namespace Pdnn.Torch.Models;
 /// A CIFAR-style ResNet: normalise → 3x3 conv stem (no max-pool, the images are 32x32) → stages of basic blocks,
 /// each after the first halving the resolution → global average pool → linear. Input: RGB in [0,1], N x 3 x H x W.
 /// </summary>
-public sealed class CifarResNet : Module<Tensor, Tensor>
+public sealed class CifarResNet : Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly PixelNormalize normalize;
     readonly Sequential stem, stages;
@@ -41,4 +42,7 @@ public sealed class CifarResNet : Module<Tensor, Tensor>
         var features = stages.forward(stem.forward(normalize.forward(x)));
         return fc.forward(pool.forward(features).flatten(1)).MoveToOuterDisposeScope();
     }
+
+    public string ExportOnnx(OnnxGraphBuilder g, string x) =>
+        g.Module(fc, g.Module(Flatten(), g.Module(pool, g.Module(stages, g.Module(stem, g.Module(normalize, x))))));
 }

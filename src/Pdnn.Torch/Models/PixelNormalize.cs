@@ -1,3 +1,4 @@
+using Pdnn.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,7 +8,7 @@ namespace Pdnn.Torch.Models;
 /// (x - mean) / std per channel, as the model's first layer: the model takes RGB in [0,1], so attacks and
 /// pre-processing defences work in pixel space and never see normalised values. Mean and std are buffers, saved with the weights.
 /// </summary>
-public sealed class PixelNormalize : nn.Module<Tensor, Tensor>
+public sealed class PixelNormalize : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly Tensor mean, std;
 
@@ -20,4 +21,6 @@ public sealed class PixelNormalize : nn.Module<Tensor, Tensor>
     }
 
     public override Tensor forward(Tensor x) => (x - mean) / std;
+
+    public string ExportOnnx(OnnxGraphBuilder graph, string x) => graph.Normalize(x, mean, std);
 }
