@@ -12,5 +12,6 @@ var root = new RootCommand("pdnn: Perceptual DNNs for ML.NET. Train and evaluate
     BenchTrainCommand.Create(),
     DataInfoCommand.Create(),
     DemoCommand.Create(),
+    ExportOnnxCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -1,0 +1,97 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Pdnn.MLNet.Execution;
+
+/// <summary>
+/// The output of a <see cref="BatchedImageTransformer"/>: the input's columns plus the stage's outputs, computed a batch
+/// at a time. A look-ahead cursor reads only the image column of the next batch; the main cursor serves the input's
+/// other columns row by row, so no column needs buffering.
+/// </summary>
+sealed class BatchedDataView(BatchedImageTransformer parent, IDataView input, DataViewSchema schema) : IDataView
+{
+    public DataViewSchema Schema => schema;
+    public bool CanShuffle => false;
+    public long? GetRowCount() => input.GetRowCount();
+
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
+    {
+        var needed = columnsNeeded.Select(c => c.Index).ToHashSet();
+        bool outputsNeeded = Enumerable.Range(input.Schema.Count, parent.Outputs.Count).Any(needed.Contains);
+        var passThrough = input.Schema.Where(c => needed.Contains(c.Index));
+        return new Cursor(parent, input, schema, needed, input.GetRowCursor(passThrough), outputsNeeded);
+    }
+
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
+        [GetRowCursor(columnsNeeded, rand)];
+
+    sealed class Cursor : DataViewRowCursor
+    {
+        readonly BatchedImageTransformer parent;
+        readonly DataViewRowCursor main;
+        readonly DataViewRowCursor? lookahead;
+        readonly ValueGetter<VBuffer<float>>? imageGetter;
+        readonly HashSet<int> active;
+        readonly Array[] outputs;
+        readonly float[] images;
+        VBuffer<float> scratch;
+        int batchCount, slot = -1;
+
+        public Cursor(BatchedImageTransformer parent, IDataView input, DataViewSchema schema, HashSet<int> active,
+                      DataViewRowCursor main, bool outputsNeeded)
+        {
+            this.parent = parent; this.main = main; this.active = active; Schema = schema;
+            outputs = parent.Outputs.Select(o => o.NewBuffer(parent.BatchSize)).ToArray();
+            images = outputsNeeded ? new float[parent.BatchSize * parent.Shape.Size] : [];
+            if (outputsNeeded)
+            {
+                var imageColumn = input.Schema[parent.InputColumn];
+                lookahead = input.GetRowCursor([imageColumn]);
+                imageGetter = lookahead.GetGetter<VBuffer<float>>(imageColumn);
+            }
+        }
+
+        public override DataViewSchema Schema { get; }
+        public override long Position => main.Position;
+        public override long Batch => main.Batch;
+        public override ValueGetter<DataViewRowId> GetIdGetter() => main.GetIdGetter();
+        public override bool IsColumnActive(DataViewSchema.Column column) => active.Contains(column.Index);
+
+        public override bool MoveNext()
+        {
+            if (!main.MoveNext()) return false;
+            if (lookahead != null && ++slot >= batchCount) FillBatch();
+            return true;
+        }
+
+        /// <summary>Reads the next batch of images with the look-ahead cursor and computes the outputs for all of them.</summary>
+        void FillBatch()
+        {
+            int count = 0;
+            while (count < parent.BatchSize && lookahead!.MoveNext())
+                parent.ReadImage(imageGetter!, ref scratch, images, count++, lookahead.Position);
+            if (count == 0) throw new InvalidOperationException("the look-ahead cursor ended before the main cursor.");
+            parent.ComputeBatch(images, count, outputs);
+            batchCount = count;
+            slot = 0;
+        }
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        {
+            int inputCount = Schema.Count - parent.Outputs.Count;
+            if (column.Index < inputCount) return main.GetGetter<TValue>(main.Schema[column.Index]);
+            int k = column.Index - inputCount;
+            return (ValueGetter<TValue>)parent.Outputs[k].Getter(() => outputs[k], () => slot);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                main.Dispose();
+                lookahead?.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Pdnn.MLNet.Execution;
+
+/// <summary>
+/// The base of every stage: reads an image column (<see cref="ImageShape"/>), checks it, and computes its output columns
+/// for mini-batches of rows at once (one model call per batch, not per row). As an <see cref="IDataView"/> it reads
+/// ahead a batch; as a row-to-row mapper (PredictionEngine) it computes one row at a time.
+/// </summary>
+public abstract class BatchedImageTransformer : ITransformer
+{
+    protected BatchedImageTransformer(string inputColumn, ImageShape shape, int batchSize)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size must be at least 1, got {batchSize}.");
+        InputColumn = inputColumn;
+        Shape = shape;
+        BatchSize = batchSize;
+    }
+
+    public string InputColumn { get; }
+    public ImageShape Shape { get; }
+    public int BatchSize { get; }
+
+    /// <summary>The columns this stage adds (a column of the same name in the input is hidden, as in ML.NET).</summary>
+    public abstract IReadOnlyList<OutputColumn> Outputs { get; }
+
+    /// <summary>Computes the outputs of <paramref name="count"/> images (count x Shape.Size floats, already checked) into <paramref name="outputs"/>.</summary>
+    protected internal abstract void ComputeBatch(float[] images, int count, Array[] outputs);
+
+    public bool IsRowToRowMapper => true;
+
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        Shape.CheckColumn(inputSchema, InputColumn);
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        foreach (var o in Outputs) builder.AddColumn(o.Name, o.Type, o.Annotations);
+        return builder.ToSchema();
+    }
+
+    public IDataView Transform(IDataView input) => new BatchedDataView(this, input, GetOutputSchema(input.Schema));
+
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new RowMapper(this, inputSchema, GetOutputSchema(inputSchema));
+
+    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
+        $"{GetType().Name} cannot be saved with mlContext.Model.Save yet: ML.NET keeps ModelSaveContext internal to its own assemblies.");
+
+    /// <summary>Reads <paramref name="count"/> checked images from the getter into <paramref name="images"/> at row slot <paramref name="slot"/>.</summary>
+    internal void ReadImage(ValueGetter<VBuffer<float>> getter, ref VBuffer<float> scratch, float[] images, int slot, long row)
+    {
+        getter(ref scratch);
+        if (scratch.Length != Shape.Size)
+            throw new InvalidOperationException($"Column '{InputColumn}', row {row}: {scratch.Length} values, expected {Shape.Size} ({Shape}).");
+        var target = images.AsSpan(slot * Shape.Size, Shape.Size);
+        scratch.CopyTo(target);
+        ImageShape.CheckPixels(target, InputColumn, row);
+    }
+
+    /// <summary>One row at a time, for PredictionEngine and other row-to-row consumers.</summary>
+    sealed class RowMapper(BatchedImageTransformer parent, DataViewSchema inputSchema, DataViewSchema outputSchema) : IRowToRowMapper
+    {
+        public DataViewSchema InputSchema => inputSchema;
+        public DataViewSchema OutputSchema => outputSchema;
+
+        public IEnumerable<DataViewSchema.Column> GetDependencies(IEnumerable<DataViewSchema.Column> dependingColumns)
+        {
+            var wanted = dependingColumns.Select(c => c.Index).ToHashSet();
+            var needImage = Enumerable.Range(inputSchema.Count, parent.Outputs.Count).Any(wanted.Contains);
+            return inputSchema.Where(c => wanted.Contains(c.Index) || (needImage && c.Name == parent.InputColumn && !c.IsHidden));
+        }
+
+        public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns) =>
+            new MappedRow(parent, input, outputSchema, activeColumns.Select(c => c.Index).ToHashSet());
+    }
+
+    sealed class MappedRow : DataViewRow
+    {
+        readonly BatchedImageTransformer parent;
+        readonly DataViewRow input;
+        readonly HashSet<int> active;
+        readonly Array[] outputs;
+        readonly float[] image;
+        readonly ValueGetter<VBuffer<float>>? imageGetter;
+        VBuffer<float> scratch;
+        long computedAt = -1;
+
+        public MappedRow(BatchedImageTransformer parent, DataViewRow input, DataViewSchema schema, HashSet<int> active)
+        {
+            this.parent = parent; this.input = input; this.active = active; Schema = schema;
+            outputs = parent.Outputs.Select(o => o.NewBuffer(1)).ToArray();
+            image = new float[parent.Shape.Size];
+            if (Enumerable.Range(input.Schema.Count, parent.Outputs.Count).Any(active.Contains))
+                imageGetter = input.GetGetter<VBuffer<float>>(input.Schema[parent.InputColumn]);
+        }
+
+        public override DataViewSchema Schema { get; }
+        public override long Position => input.Position;
+        public override long Batch => input.Batch;
+        public override ValueGetter<DataViewRowId> GetIdGetter() => input.GetIdGetter();
+        public override bool IsColumnActive(DataViewSchema.Column column) => active.Contains(column.Index);
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        {
+            if (column.Index < input.Schema.Count) return input.GetGetter<TValue>(input.Schema[column.Index]);
+            int k = column.Index - input.Schema.Count;
+            return (ValueGetter<TValue>)parent.Outputs[k].Getter(() => { Compute(); return outputs[k]; }, () => 0);
+        }
+
+        void Compute()
+        {
+            if (computedAt == input.Position) return;
+            parent.ReadImage(imageGetter!, ref scratch, image, 0, input.Position);
+            parent.ComputeBatch(image, 1, outputs);
+            computedAt = input.Position;
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Pdnn.MLNet.Execution;
+
+public enum ExecutionDevice { Auto, Cpu, Cuda }
+
+/// <summary>
+/// One ONNX Runtime session for a stage, created once and reused for every batch. CUDA (Microsoft.ML.OnnxRuntime.Gpu,
+/// built for CUDA 13: libcudart/libcublas 13 and cuDNN 9 on the library path) when asked for or, with Auto, when it
+/// loads; CPU otherwise. <see cref="Device"/> says which, and why.
+/// </summary>
+public sealed class OnnxModelSession : IDisposable
+{
+    readonly InferenceSession session;
+    readonly string inputName;
+
+    OnnxModelSession(InferenceSession session, string source, string device)
+    {
+        this.session = session;
+        Source = source;
+        Device = device;
+        inputName = session.InputMetadata.Keys.First();
+    }
+
+    public string Source { get; }
+    public string Device { get; }
+    public IReadOnlyDictionary<string, string> Metadata => session.ModelMetadata.CustomMetadataMap;
+    public string OutputName => session.OutputMetadata.Keys.First();
+
+    /// <summary>Opens <paramref name="path"/>; a missing or corrupt file, or an input that is not N x shape, fails naming the file.</summary>
+    public static OnnxModelSession Open(string path, ImageShape shape, ExecutionDevice device = ExecutionDevice.Auto)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model '{path}' not found.", path);
+        var (session, description) = Create(path, device);
+        var result = new OnnxModelSession(session, path, description);
+        var dims = session.InputMetadata[result.inputName].Dimensions;
+        if (dims.Length != 4 || dims[1] != shape.Channels || dims[2] != shape.Height || dims[3] != shape.Width)
+        {
+            result.Dispose();
+            throw new InvalidDataException($"ONNX model '{path}': input '{result.inputName}' has shape [{string.Join(", ", dims)}], but the column holds {shape} images (expected [N, {shape.Channels}, {shape.Height}, {shape.Width}]).");
+        }
+        return result;
+    }
+
+    static (InferenceSession, string) Create(string path, ExecutionDevice device)
+    {
+        string? cudaProblem = null;
+        if (device != ExecutionDevice.Cpu)
+        {
+            try
+            {
+                using var cudaOptions = SessionOptions.MakeSessionOptionWithCudaProvider(0);
+                return (new InferenceSession(path, cudaOptions), "ONNX Runtime CUDA execution provider, device 0");
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+            {
+                if (device == ExecutionDevice.Cuda)
+                    throw new InvalidOperationException($"CUDA execution provider unavailable for '{path}': {e.Message}", e);
+                cudaProblem = e.Message.Split('\n')[0];
+            }
+        }
+        try
+        {
+            var session = new InferenceSession(path);
+            return (session, device == ExecutionDevice.Cpu ? "ONNX Runtime CPU (requested)" : $"ONNX Runtime CPU (no CUDA provider: {cudaProblem})");
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"ONNX model '{path}' cannot be loaded: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Runs the first output for <paramref name="count"/> images; returns count x (output size) floats.</summary>
+    public float[] Run(float[] images, int count, ImageShape shape)
+    {
+        var input = new DenseTensor<float>(images.AsMemory(0, count * shape.Size), [count, shape.Channels, shape.Height, shape.Width]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, input)]);
+        return results.First().AsTensor<float>().ToArray();
+    }
+
+    public void Dispose() => session.Dispose();
+}

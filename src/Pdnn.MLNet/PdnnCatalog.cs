@@ -1,0 +1,61 @@
+using Microsoft.ML;
+using Pdnn.MLNet.Execution;
+using Pdnn.MLNet.Transforms;
+
+namespace Pdnn.MLNet;
+
+/// <summary>
+/// The φDNN stages and the pre-processing baselines on <c>mlContext.Transforms</c>. Every stage reads and writes a
+/// float vector column of a 3 x H x W image in [0,1] (channel-major, as ExtractPixels gives with
+/// interleavePixelColors: false and scaleImage: 1/255f), so stages chain with Append.
+/// </summary>
+public static class PdnnCatalog
+{
+    public const int DefaultBatchSize = 64;
+
+    /// <summary>δ of NSR: Gaussian, salt-and-pepper and down-up resize noise, fresh at every call, seeded.</summary>
+    public static ImageToImageEstimator<NoisyCorruptTransformer> NoisyCorrupt(this TransformsCatalog catalog, string outputColumnName,
+        NoiseOptions noise, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int seed = 0, int batchSize = DefaultBatchSize)
+    {
+        var shape = ImageShape.Rgb(imageHeight, imageWidth);
+        var input = inputColumnName ?? outputColumnName;
+        noise.Validate();
+        return new(input, outputColumnName, shape, () => new NoisyCorruptTransformer(input, outputColumnName, shape, noise, seed, batchSize));
+    }
+
+    /// <summary>C: an ONNX classifier; adds Score (softmax) and PredictedLabel (key with the class names as key values).</summary>
+    public static RobustClassifyEstimator RobustClassify(this TransformsCatalog catalog, string modelPath, string inputColumnName = "Image",
+        int imageHeight = 32, int imageWidth = 32, IReadOnlyList<string>? classNames = null, int batchSize = DefaultBatchSize,
+        ExecutionDevice device = ExecutionDevice.Auto, string scoreColumnName = "Score", string predictedLabelColumnName = "PredictedLabel") =>
+        new(inputColumnName, modelPath, ImageShape.Rgb(imageHeight, imageWidth), classNames, batchSize, device, scoreColumnName, predictedLabelColumnName);
+
+    /// <summary>Feature squeezing: bit-depth reduction, optionally followed by a median filter (window > 1).</summary>
+    public static ImageToImageEstimator<FeatureSqueezeTransformer> FeatureSqueeze(this TransformsCatalog catalog, string outputColumnName,
+        int bits = 4, int medianWindow = 0, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int batchSize = DefaultBatchSize)
+    {
+        var shape = ImageShape.Rgb(imageHeight, imageWidth);
+        var input = inputColumnName ?? outputColumnName;
+        var probe = new FeatureSqueezeTransformer(input, outputColumnName, shape, bits, medianWindow, batchSize); // validates now
+        return new(input, outputColumnName, shape, () => probe);
+    }
+
+    /// <summary>Spatial smoothing: a k x k median filter.</summary>
+    public static ImageToImageEstimator<SpatialSmoothingTransformer> SpatialSmoothing(this TransformsCatalog catalog, string outputColumnName,
+        int window = 2, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int batchSize = DefaultBatchSize)
+    {
+        var shape = ImageShape.Rgb(imageHeight, imageWidth);
+        var input = inputColumnName ?? outputColumnName;
+        var probe = new SpatialSmoothingTransformer(input, outputColumnName, shape, window, batchSize);
+        return new(input, outputColumnName, shape, () => probe);
+    }
+
+    /// <summary>JPEG compression at the given quality.</summary>
+    public static ImageToImageEstimator<JpegCompressionTransformer> JpegCompression(this TransformsCatalog catalog, string outputColumnName,
+        int quality = 75, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int batchSize = DefaultBatchSize)
+    {
+        var shape = ImageShape.Rgb(imageHeight, imageWidth);
+        var input = inputColumnName ?? outputColumnName;
+        var probe = new JpegCompressionTransformer(input, outputColumnName, shape, quality, batchSize);
+        return new(input, outputColumnName, shape, () => probe);
+    }
+}
