@@ -58,4 +58,27 @@ public static class PdnnCatalog
         var probe = new JpegCompressionTransformer(input, outputColumnName, shape, quality, batchSize);
         return new(input, outputColumnName, shape, () => probe);
     }
+
+    /// <summary>NSR's recreation: the super-resolution generator (ONNX), then a bilinear resize back to the input size.</summary>
+    public static ImageToImageEstimator<SuperResolveTransformer> SuperResolve(this TransformsCatalog catalog, string outputColumnName,
+        string generatorModelPath, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int batchSize = DefaultBatchSize,
+        ExecutionDevice device = ExecutionDevice.Auto)
+    {
+        var shape = ImageShape.Rgb(imageHeight, imageWidth);
+        var input = inputColumnName ?? outputColumnName;
+        return new(input, outputColumnName, shape, () => new SuperResolveTransformer(input, outputColumnName, shape, generatorModelPath, batchSize, device));
+    }
+
+    /// <summary>FIR's recreation: K complementary masks on a grid of g-pixel cells, each filled by the inpainter (ONNX), joined.</summary>
+    public static ImageToImageEstimator<MaskedInpaintAggregateTransformer> MaskedInpaintAggregate(this TransformsCatalog catalog,
+        string outputColumnName, string inpainterModelPath, string? inputColumnName = null, int maskCount = 10, int gridCell = 4,
+        int seed = 0, bool redrawPerImage = false, int imageHeight = 32, int imageWidth = 32, int batchSize = DefaultBatchSize,
+        ExecutionDevice device = ExecutionDevice.Auto)
+    {
+        var shape = ImageShape.Rgb(imageHeight, imageWidth);
+        var input = inputColumnName ?? outputColumnName;
+        MaskSet.Draw(maskCount, gridCell, imageHeight, imageWidth, new Random(seed)); // bad parameters fail here, not at Fit
+        return new(input, outputColumnName, shape, () => new MaskedInpaintAggregateTransformer(input, outputColumnName, shape,
+            inpainterModelPath, maskCount, gridCell, seed, redrawPerImage, batchSize, device));
+    }
 }

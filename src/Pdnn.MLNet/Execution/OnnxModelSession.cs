@@ -28,20 +28,29 @@ public sealed class OnnxModelSession : IDisposable
     public IReadOnlyDictionary<string, string> Metadata => session.ModelMetadata.CustomMetadataMap;
     public string OutputName => session.OutputMetadata.Keys.First();
 
-    /// <summary>Opens <paramref name="path"/>; a missing or corrupt file, or an input that is not N x shape, fails naming the file.</summary>
-    public static OnnxModelSession Open(string path, ImageShape shape, ExecutionDevice device = ExecutionDevice.Auto)
+    /// <summary>
+    /// Opens <paramref name="path"/>. Its input must be N x C x H x W with H, W those of <paramref name="shape"/> and C one of
+    /// <paramref name="inputChannels"/> (default: the shape's channels). A missing or corrupt file, or another input shape,
+    /// fails naming the file and both shapes.
+    /// </summary>
+    public static OnnxModelSession Open(string path, ImageShape shape, ExecutionDevice device = ExecutionDevice.Auto, params int[] inputChannels)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model '{path}' not found.", path);
+        if (inputChannels.Length == 0) inputChannels = [shape.Channels];
         var (session, description) = Create(path, device);
         var result = new OnnxModelSession(session, path, description);
         var dims = session.InputMetadata[result.inputName].Dimensions;
-        if (dims.Length != 4 || dims[1] != shape.Channels || dims[2] != shape.Height || dims[3] != shape.Width)
+        if (dims.Length != 4 || !inputChannels.Contains(dims[1]) || dims[2] != shape.Height || dims[3] != shape.Width)
         {
             result.Dispose();
-            throw new InvalidDataException($"ONNX model '{path}': input '{result.inputName}' has shape [{string.Join(", ", dims)}], but the column holds {shape} images (expected [N, {shape.Channels}, {shape.Height}, {shape.Width}]).");
+            throw new InvalidDataException($"ONNX model '{path}': input '{result.inputName}' has shape [{string.Join(", ", dims)}], but the column holds {shape} images (expected [N, {string.Join(" or ", inputChannels)}, {shape.Height}, {shape.Width}]).");
         }
+        result.InputChannels = dims[1];
         return result;
     }
+
+    /// <summary>The channels the model takes (for the inpainter: 4 with the mask, or 3 without).</summary>
+    public int InputChannels { get; private set; }
 
     static (InferenceSession, string) Create(string path, ExecutionDevice device)
     {
@@ -71,10 +80,10 @@ public sealed class OnnxModelSession : IDisposable
         }
     }
 
-    /// <summary>Runs the first output for <paramref name="count"/> images; returns count x (output size) floats.</summary>
-    public float[] Run(float[] images, int count, ImageShape shape)
+    /// <summary>Runs the first output for <paramref name="count"/> inputs of <paramref name="shape"/>; returns count x (output size) floats.</summary>
+    public float[] Run(float[] inputs, int count, ImageShape shape)
     {
-        var input = new DenseTensor<float>(images.AsMemory(0, count * shape.Size), [count, shape.Channels, shape.Height, shape.Width]);
+        var input = new DenseTensor<float>(inputs.AsMemory(0, count * shape.Size), [count, shape.Channels, shape.Height, shape.Width]);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, input)]);
         return results.First().AsTensor<float>().ToArray();
     }

@@ -1,0 +1,80 @@
+using Pdnn.MLNet.Execution;
+
+namespace Pdnn.MLNet.Transforms;
+
+/// <summary>
+/// FIR's δ, p and μ in one stage: for each of K complementary masks M_k, the inpainter F fills x⊙(1−M_k) (with M_k as a
+/// 4th input channel when F takes one), and only the filled pixels are kept: output = Σ_k M_k ⊙ F(x⊙(1−M_k)). Every pixel
+/// of the output is thus a prediction made without seeing that pixel. All K x batch inputs go to the model in one call.
+/// Masks are drawn once per transformer (seeded), or, with <c>redrawPerImage</c>, afresh for every image.
+/// </summary>
+public sealed class MaskedInpaintAggregateTransformer : ImageToImageTransformer, IDisposable
+{
+    readonly OnnxModelSession session;
+    readonly Random random;
+    readonly MaskSet fixedMasks;
+
+    internal MaskedInpaintAggregateTransformer(string input, string output, ImageShape shape, string modelPath, int maskCount, int gridCell,
+                                               int seed, bool redrawPerImage, int batchSize, ExecutionDevice device)
+        : base(input, output, shape, batchSize)
+    {
+        random = new Random(seed);
+        fixedMasks = MaskSet.Draw(maskCount, gridCell, shape.Height, shape.Width, random); // validates the parameters
+        session = OnnxModelSession.Open(modelPath, shape, device, shape.Channels + 1, shape.Channels);
+        MaskCount = maskCount; GridCell = gridCell; RedrawPerImage = redrawPerImage;
+    }
+
+    public int MaskCount { get; }
+    public int GridCell { get; }
+    public bool RedrawPerImage { get; }
+    public string Device => session.Device;
+
+    /// <summary>The masks used for the next image when they are fixed.</summary>
+    public MaskSet Masks => fixedMasks;
+
+    protected internal override void ComputeBatch(float[] images, int count, Array[] outputs)
+    {
+        int k = MaskCount, c = Shape.Channels, plane = Shape.Height * Shape.Width, inC = session.InputChannels;
+        var masks = new MaskSet[count];
+        for (int i = 0; i < count; i++)
+            masks[i] = RedrawPerImage ? DrawLocked() : fixedMasks;
+
+        var inputShape = new ImageShape(inC, Shape.Height, Shape.Width);
+        var inputs = new float[count * k * inputShape.Size];
+        for (int i = 0; i < count; i++)
+            for (int m = 0; m < k; m++)
+            {
+                var target = inputs.AsSpan((i * k + m) * inputShape.Size, inputShape.Size);
+                for (int p = 0; p < plane; p++)
+                {
+                    bool hidden = masks[i].Covers(m, p);
+                    for (int ch = 0; ch < c; ch++) target[ch * plane + p] = hidden ? 0f : images[i * Shape.Size + ch * plane + p];
+                    if (inC > c) target[c * plane + p] = hidden ? 1f : 0f;
+                }
+            }
+        var filled = session.Run(inputs, count * k, inputShape);
+
+        var output = (float[])outputs[0];
+        for (int i = 0; i < count; i++)
+            for (int p = 0; p < plane; p++)
+            {
+                int m = OwnerOf(masks[i], p);
+                for (int ch = 0; ch < c; ch++) output[i * Shape.Size + ch * plane + p] = filled[(i * k + m) * Shape.Size + ch * plane + p];
+            }
+    }
+
+    static int OwnerOf(MaskSet masks, int pixel)
+    {
+        for (int m = 0; m < masks.Count; m++) if (masks.Covers(m, pixel)) return m;
+        throw new InvalidOperationException($"pixel {pixel} is covered by no mask.");
+    }
+
+    MaskSet DrawLocked()
+    {
+        lock (random) return MaskSet.Draw(MaskCount, GridCell, Shape.Height, Shape.Width, random);
+    }
+
+    protected override void Apply(ReadOnlySpan<float> image, Span<float> output) => throw new NotSupportedException("runs in batches");
+
+    public void Dispose() => session.Dispose();
+}
