@@ -23,11 +23,12 @@ public sealed class TextTrainingObserver(TextWriter writer, int stepsBetweenLine
     public void Step(StepProgress p)
     {
         if (p.Step % stepsBetweenLines == 0)
-            writer.WriteLine($"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F4} acc {p.Accuracy:P1} {p.ImagesPerSecond:F0} img/s");
+            writer.WriteLine($"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F4}" +
+                             (double.IsNaN(p.Accuracy) ? "" : $" acc {p.Accuracy:P1}") + $" {p.ImagesPerSecond:F0} img/s");
     }
     public void EpochEnded(EpochSummary s) => writer.WriteLine(Format(s));
 
     public static string Format(EpochSummary s) =>
-        $"epoch {s.Epoch}: train loss {s.TrainLoss:F4}, train acc {s.TrainAccuracy:P2}" +
+        $"epoch {s.Epoch}: train loss {s.TrainLoss:F4}" + (double.IsNaN(s.TrainAccuracy) ? "" : $", train acc {s.TrainAccuracy:P2}") +
         (s.TestAccuracy is { } t ? $", test acc {t:P2}" : "") + $", {s.ImagesPerSecond:F0} img/s, {s.Seconds:F1} s";
 }

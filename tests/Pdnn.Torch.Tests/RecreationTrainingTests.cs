@@ -1,0 +1,68 @@
+using Pdnn.Torch.Models.Recreation;
+using Pdnn.Torch.Training;
+using Pdnn.Torch.Training.Recreation;
+using static TorchSharp.torch;
+
+namespace Pdnn.Torch.Tests;
+
+[TestClass]
+public sealed class RecreationTrainingTests
+{
+    sealed class Recorder : ITrainingObserver
+    {
+        public List<EpochSummary> Epochs { get; } = [];
+        public void Message(string text) { }
+        public void EpochStarted(int epoch, int epochs, int stepsPerEpoch, int firstStep) { }
+        public void Step(StepProgress progress) { }
+        public void EpochEnded(EpochSummary summary) => Epochs.Add(summary);
+    }
+
+    static readonly RecreationTrainOptions Short = new() { Epochs = 3, BatchSize = 32, LearningRate = 2e-3, Seed = 1 };
+
+    [TestMethod]
+    public void SrGeneratorLossFallsOnRealImages()
+    {
+        var recorder = new Recorder();
+        var model = RecreationTraining.TrainSrGenerator(SrGeneratorSpec.Lite, TestData.Train.Sample(384, 0), Short, CPU, recorder);
+
+        Assert.HasCount(3, recorder.Epochs);
+        Assert.IsTrue(recorder.Epochs[^1].TrainLoss < recorder.Epochs[0].TrainLoss * 0.9, $"L1 {recorder.Epochs[0].TrainLoss:F4} -> {recorder.Epochs[^1].TrainLoss:F4}");
+        using var noGrad = no_grad();
+        using var images = new DeviceImages(TestData.Test.Sample(4, 0), CPU);
+        CollectionAssert.AreEqual(new long[] { 4, 3, 128, 128 }, model.forward(images.Range(0, 4).Images).shape);
+    }
+
+    [TestMethod]
+    public void InpainterLossFallsOnRealImages()
+    {
+        var recorder = new Recorder();
+        RecreationTraining.TrainInpainter(InpainterSpec.Lite, TestData.Train.Sample(384, 0), 4, Short, CPU, recorder);
+
+        Assert.IsTrue(recorder.Epochs[^1].TrainLoss < recorder.Epochs[0].TrainLoss * 0.9, $"L1 {recorder.Epochs[0].TrainLoss:F4} -> {recorder.Epochs[^1].TrainLoss:F4}");
+    }
+
+    [TestMethod]
+    public void RandomGridMasksCoverTheRequestedShareInWholeCells()
+    {
+        manual_seed(0);
+        var masks = RecreationTraining.RandomMasks(200, 32, 32, 8, 0.1, CPU);
+        Assert.AreEqual(0.1, masks.mean().item<float>(), 0.02);
+        // Cells of 8x8: every 8x8 block is all 0 or all 1.
+        var blocks = masks.reshape(200, 4, 8, 4, 8).amax([2, 4]) - masks.reshape(200, 4, 8, 4, 8).amin([2, 4]);
+        Assert.AreEqual(0f, blocks.max().item<float>());
+    }
+
+    [TestMethod]
+    public void CorruptionAddsNoiseAndWholeWhiteOrBlackPixels()
+    {
+        manual_seed(0);
+        var x = full([50, 3, 32, 32], 0.5f);
+        var noisy = RecreationTraining.Corrupt(x, 0.01, 0.05);
+        var white = (noisy == 1).all(1).to(ScalarType.Float32).mean().item<float>();
+        var black = (noisy == 0).all(1).to(ScalarType.Float32).mean().item<float>();
+        Assert.AreEqual(0.05, white, 0.01);
+        Assert.AreEqual(0.05, black, 0.01);
+        var rest = noisy.masked_select((noisy > 0) & (noisy < 1));
+        Assert.AreEqual(0.01, rest.var().item<float>(), 0.001);
+    }
+}
