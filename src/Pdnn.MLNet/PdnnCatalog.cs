@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Pdnn.MLNet.Execution;
 using Pdnn.MLNet.Transforms;
 
@@ -81,4 +82,20 @@ public static class PdnnCatalog
         return new(input, outputColumnName, shape, () => new MaskedInpaintAggregateTransformer(input, outputColumnName, shape,
             inpainterModelPath, maskCount, gridCell, seed, redrawPerImage, batchSize, device));
     }
+}
+
+/// <summary>Saving and loading chains that contain Pdnn stages, on <c>mlContext.Model</c>.</summary>
+public static class PdnnModelCatalog
+{
+    /// <summary>Saves a fitted chain (ML.NET transformers and Pdnn stages) with its ONNX models inside one zip.</summary>
+    public static void SavePdnn(this ModelOperationsCatalog catalog, ITransformer model, DataViewSchema inputSchema, string path) =>
+        Persistence.PdnnModelFile.Save(GetContext(catalog), model, inputSchema, path);
+
+    /// <summary>Loads a chain saved by SavePdnn; the ONNX models' SHA-256 is checked.</summary>
+    public static TransformerChain<ITransformer> LoadPdnn(this ModelOperationsCatalog catalog, string path, out DataViewSchema inputSchema,
+                                                          ExecutionDevice device = ExecutionDevice.Auto) =>
+        Persistence.PdnnModelFile.Load(GetContext(catalog), path, out inputSchema, device);
+
+    // ModelOperationsCatalog does not expose its MLContext; a fresh one reads and writes the same formats.
+    static MLContext GetContext(ModelOperationsCatalog catalog) => new();
 }

@@ -69,7 +69,7 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
-    public void SavingSaysWhyItIsNotYetSupported()
+    public void ModelSaveExplainsAndPointsToSavePdnn()
     {
         var ml = new MLContext(seed: 0);
         var data = Rows(ml, Enumerable.Repeat(0.5f, 3072).ToArray());
@@ -77,6 +77,7 @@ public sealed class BadInputTests
         var path = Path.Combine(Pdnn.Tests.TestPaths.NewTempDir(), "model.zip");
 
         var e = Assert.Throws<Exception>(() => ml.Model.Save(model, data.Schema, path));
-        StringAssert.Contains(e.ToString(), "FeatureSqueezeTransformer cannot be saved");
+        StringAssert.Contains(e.ToString(), "FeatureSqueezeTransformer cannot be saved with mlContext.Model.Save");
+        StringAssert.Contains(e.ToString(), "SavePdnn");
     }
 }

@@ -10,6 +10,10 @@ namespace Pdnn.MLNet.Execution;
 /// </summary>
 sealed class BatchedDataView(BatchedImageTransformer parent, IDataView input, DataViewSchema schema) : IDataView
 {
+    // One call index for the whole view, taken when it is first read (a view made but never read, as estimator chains do
+    // while fitting, is no call): every cursor over it sees the same random draws for the same row.
+    readonly Lazy<long> call = new(parent.NextCall);
+
     public DataViewSchema Schema => schema;
     public bool CanShuffle => false;
     public long? GetRowCount() => input.GetRowCount();
@@ -19,7 +23,7 @@ sealed class BatchedDataView(BatchedImageTransformer parent, IDataView input, Da
         var needed = columnsNeeded.Select(c => c.Index).ToHashSet();
         bool outputsNeeded = Enumerable.Range(input.Schema.Count, parent.Outputs.Count).Any(needed.Contains);
         var passThrough = input.Schema.Where(c => needed.Contains(c.Index));
-        return new Cursor(parent, input, schema, needed, input.GetRowCursor(passThrough), outputsNeeded);
+        return new Cursor(parent, input, schema, needed, input.GetRowCursor(passThrough), outputsNeeded, call.Value);
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
@@ -36,10 +40,12 @@ sealed class BatchedDataView(BatchedImageTransformer parent, IDataView input, Da
         readonly float[] images;
         VBuffer<float> scratch;
         int batchCount, slot = -1;
+        readonly long call;
 
         public Cursor(BatchedImageTransformer parent, IDataView input, DataViewSchema schema, HashSet<int> active,
-                      DataViewRowCursor main, bool outputsNeeded)
+                      DataViewRowCursor main, bool outputsNeeded, long call)
         {
+            this.call = call;
             this.parent = parent; this.main = main; this.active = active; Schema = schema;
             outputs = parent.Outputs.Select(o => o.NewBuffer(parent.BatchSize)).ToArray();
             images = outputsNeeded ? new float[parent.BatchSize * parent.Shape.Size] : [];
@@ -68,10 +74,11 @@ sealed class BatchedDataView(BatchedImageTransformer parent, IDataView input, Da
         void FillBatch()
         {
             int count = 0;
+            long firstRow = lookahead!.Position + 1;
             while (count < parent.BatchSize && lookahead!.MoveNext())
                 parent.ReadImage(imageGetter!, ref scratch, images, count++, lookahead.Position);
             if (count == 0) throw new InvalidOperationException("the look-ahead cursor ended before the main cursor.");
-            parent.ComputeBatch(images, count, outputs);
+            parent.ComputeBatch(images, count, outputs, new RowKey(call, firstRow));
             batchCount = count;
             slot = 0;
         }

@@ -25,8 +25,19 @@ public abstract class BatchedImageTransformer : ITransformer
     /// <summary>The columns this stage adds (a column of the same name in the input is hidden, as in ML.NET).</summary>
     public abstract IReadOnlyList<OutputColumn> Outputs { get; }
 
-    /// <summary>Computes the outputs of <paramref name="count"/> images (count x Shape.Size floats, already checked) into <paramref name="outputs"/>.</summary>
-    protected internal abstract void ComputeBatch(float[] images, int count, Array[] outputs);
+    /// <summary>The stage as data, for saving (see <see cref="Persistence.PdnnModelFile"/>).</summary>
+    internal abstract Persistence.StageDescription Describe();
+
+    /// <summary>
+    /// Computes the outputs of <paramref name="count"/> images (count x Shape.Size floats, already checked) into
+    /// <paramref name="outputs"/>. <paramref name="first"/> identifies the first image: the call and its row position.
+    /// </summary>
+    protected internal abstract void ComputeBatch(float[] images, int count, Array[] outputs, RowKey first);
+
+    long calls;
+
+    /// <summary>A new call index: every Transform, and every row a PredictionEngine computes, is a call of its own.</summary>
+    internal long NextCall() => Interlocked.Increment(ref calls);
 
     public bool IsRowToRowMapper => true;
 
@@ -44,7 +55,14 @@ public abstract class BatchedImageTransformer : ITransformer
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new RowMapper(this, inputSchema, GetOutputSchema(inputSchema));
 
     void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
-        $"{GetType().Name} cannot be saved with mlContext.Model.Save yet: ML.NET keeps ModelSaveContext internal to its own assemblies.");
+        $"{GetType().Name} cannot be saved with mlContext.Model.Save: ML.NET keeps ModelSaveContext internal to its own assemblies. " +
+        "Save the model with mlContext.Model.SavePdnn(model, schema, path) and load it with mlContext.Model.LoadPdnn(path, out schema).");
+
+    /// <summary>The common part of every description.</summary>
+    internal Persistence.StageDescription Description(string kind, params string[] outputs) => new()
+    {
+        Kind = kind, InputColumn = InputColumn, OutputColumns = outputs, Shape = [Shape.Channels, Shape.Height, Shape.Width], BatchSize = BatchSize,
+    };
 
     /// <summary>Reads <paramref name="count"/> checked images from the getter into <paramref name="images"/> at row slot <paramref name="slot"/>.</summary>
     internal void ReadImage(ValueGetter<VBuffer<float>> getter, ref VBuffer<float> scratch, float[] images, int slot, long row)
@@ -111,7 +129,7 @@ public abstract class BatchedImageTransformer : ITransformer
         {
             if (computedAt == input.Position) return;
             parent.ReadImage(imageGetter!, ref scratch, image, 0, input.Position);
-            parent.ComputeBatch(image, 1, outputs);
+            parent.ComputeBatch(image, 1, outputs, new RowKey(parent.NextCall(), 0));
             computedAt = input.Position;
         }
     }

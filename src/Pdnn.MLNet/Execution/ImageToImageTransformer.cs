@@ -10,14 +10,15 @@ public abstract class ImageToImageTransformer(string inputColumn, string outputC
     public string OutputColumn { get; } = outputColumn;
     public override IReadOnlyList<OutputColumn> Outputs => [Execution.OutputColumn.Vector(OutputColumn, Shape.Size)];
 
-    /// <summary>Transforms one image (CHW, [0,1]) into <paramref name="output"/>.</summary>
-    protected abstract void Apply(ReadOnlySpan<float> image, Span<float> output);
+    /// <summary>Transforms one image (CHW, [0,1]) into <paramref name="output"/>; stages that run a model per batch override ComputeBatch instead.</summary>
+    protected virtual void Apply(ReadOnlySpan<float> image, Span<float> output, RowKey row) =>
+        throw new NotSupportedException($"{GetType().Name} computes whole batches.");
 
-    protected internal override void ComputeBatch(float[] images, int count, Array[] outputs)
+    protected internal override void ComputeBatch(float[] images, int count, Array[] outputs, RowKey first)
     {
         var output = (float[])outputs[0];
         int size = Shape.Size;
-        for (int i = 0; i < count; i++) Apply(images.AsSpan(i * size, size), output.AsSpan(i * size, size));
+        for (int i = 0; i < count; i++) Apply(images.AsSpan(i * size, size), output.AsSpan(i * size, size), first with { Row = first.Row + i });
     }
 }
 

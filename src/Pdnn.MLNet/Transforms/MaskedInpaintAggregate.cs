@@ -1,3 +1,4 @@
+using Pdnn.Data;
 using Pdnn.MLNet.Execution;
 
 namespace Pdnn.MLNet.Transforms;
@@ -6,22 +7,21 @@ namespace Pdnn.MLNet.Transforms;
 /// FIR's δ, p and μ in one stage: for each of K complementary masks M_k, the inpainter F fills x⊙(1−M_k) (with M_k as a
 /// 4th input channel when F takes one), and only the filled pixels are kept: output = Σ_k M_k ⊙ F(x⊙(1−M_k)). Every pixel
 /// of the output is thus a prediction made without seeing that pixel. All K x batch inputs go to the model in one call.
-/// Masks are drawn once per transformer (seeded), or, with <c>redrawPerImage</c>, afresh for every image.
+/// Masks are drawn once per transformer (seeded), or, with <c>redrawPerImage</c>, afresh for every image of every call
+/// (from the seed, the call and the row, so batching does not change them).
 /// </summary>
 public sealed class MaskedInpaintAggregateTransformer : ImageToImageTransformer, IDisposable
 {
     readonly OnnxModelSession session;
-    readonly Random random;
     readonly MaskSet fixedMasks;
 
     internal MaskedInpaintAggregateTransformer(string input, string output, ImageShape shape, string modelPath, int maskCount, int gridCell,
                                                int seed, bool redrawPerImage, int batchSize, ExecutionDevice device)
         : base(input, output, shape, batchSize)
     {
-        random = new Random(seed);
-        fixedMasks = MaskSet.Draw(maskCount, gridCell, shape.Height, shape.Width, random); // validates the parameters
+        fixedMasks = MaskSet.Draw(maskCount, gridCell, shape.Height, shape.Width, new Random(seed)); // validates the parameters
         session = OnnxModelSession.Open(modelPath, shape, device, shape.Channels + 1, shape.Channels);
-        MaskCount = maskCount; GridCell = gridCell; RedrawPerImage = redrawPerImage;
+        MaskCount = maskCount; GridCell = gridCell; RedrawPerImage = redrawPerImage; Seed = seed;
     }
 
     public int MaskCount { get; }
@@ -29,15 +29,23 @@ public sealed class MaskedInpaintAggregateTransformer : ImageToImageTransformer,
     public bool RedrawPerImage { get; }
     public string Device => session.Device;
 
+    internal override Persistence.StageDescription Describe() => Description("MaskedInpaintAggregate", OutputColumn) with
+    {
+        Model = session.Source,
+        Parameters = new() { ["maskCount"] = MaskCount, ["gridCell"] = GridCell, ["seed"] = Seed, ["redrawPerImage"] = RedrawPerImage ? 1 : 0 },
+    };
+
+    public int Seed { get; }
+
     /// <summary>The masks used for the next image when they are fixed.</summary>
     public MaskSet Masks => fixedMasks;
 
-    protected internal override void ComputeBatch(float[] images, int count, Array[] outputs)
+    protected internal override void ComputeBatch(float[] images, int count, Array[] outputs, RowKey first)
     {
         int k = MaskCount, c = Shape.Channels, plane = Shape.Height * Shape.Width, inC = session.InputChannels;
         var masks = new MaskSet[count];
         for (int i = 0; i < count; i++)
-            masks[i] = RedrawPerImage ? DrawLocked() : fixedMasks;
+            masks[i] = RedrawPerImage ? MaskSet.Draw(MaskCount, GridCell, Shape.Height, Shape.Width, (first with { Row = first.Row + i }).Random(Seed, Seeds.MaskStream, 0)) : fixedMasks;
 
         var inputShape = new ImageShape(inC, Shape.Height, Shape.Width);
         var inputs = new float[count * k * inputShape.Size];
@@ -69,12 +77,6 @@ public sealed class MaskedInpaintAggregateTransformer : ImageToImageTransformer,
         throw new InvalidOperationException($"pixel {pixel} is covered by no mask.");
     }
 
-    MaskSet DrawLocked()
-    {
-        lock (random) return MaskSet.Draw(MaskCount, GridCell, Shape.Height, Shape.Width, random);
-    }
-
-    protected override void Apply(ReadOnlySpan<float> image, Span<float> output) => throw new NotSupportedException("runs in batches");
 
     public void Dispose() => session.Dispose();
 }

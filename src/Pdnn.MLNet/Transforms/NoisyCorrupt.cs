@@ -1,3 +1,4 @@
+using Pdnn.Data;
 using Pdnn.MLNet.Execution;
 
 namespace Pdnn.MLNet.Transforms;
@@ -29,13 +30,12 @@ public sealed record NoiseOptions
 }
 
 /// <summary>
-/// δ: draws fresh noise at every call (training and inference alike); seeded, so a new transformer with the same seed
-/// draws the same sequence. Noise is drawn row after row in order, so batching does not change it.
+/// δ: draws fresh noise at every call (each Transform, each PredictionEngine prediction), in training and inference alike.
+/// The noise of a row is a function of (seed, call, row position): batching does not change it, every cursor over one
+/// transformed view sees the same noisy image, and a new (or reloaded) transformer with the same seed repeats the calls.
 /// </summary>
 public sealed class NoisyCorruptTransformer : ImageToImageTransformer
 {
-    readonly Random random;
-    readonly object gate = new();
 
     internal NoisyCorruptTransformer(string inputColumn, string outputColumn, ImageShape shape, NoiseOptions noise, int seed, int batchSize)
         : base(inputColumn, outputColumn, shape, batchSize)
@@ -43,14 +43,23 @@ public sealed class NoisyCorruptTransformer : ImageToImageTransformer
         noise.Validate();
         Noise = noise;
         Seed = seed;
-        random = new Random(seed);
     }
 
     public NoiseOptions Noise { get; }
     public int Seed { get; }
 
-    protected override void Apply(ReadOnlySpan<float> image, Span<float> output)
+    internal override Persistence.StageDescription Describe() => Description("NoisyCorrupt", OutputColumn) with
     {
+        Parameters = new()
+        {
+            ["gaussianMean"] = Noise.GaussianMean, ["gaussianVariance"] = Noise.GaussianVariance, ["salt"] = Noise.SaltProbability,
+            ["pepper"] = Noise.PepperProbability, ["resizeFactor"] = Noise.ResizeFactor, ["seed"] = Seed,
+        },
+    };
+
+    protected override void Apply(ReadOnlySpan<float> image, Span<float> output, RowKey row)
+    {
+        var random = row.Random(Seed, Seeds.NoiseStream, 0);
         int plane = Shape.Height * Shape.Width;
         if (Noise.ResizeFactor < 1)
         {
@@ -61,12 +70,16 @@ public sealed class NoisyCorruptTransformer : ImageToImageTransformer
         }
         else image.CopyTo(output);
 
-        lock (gate) // one sequence of draws, row after row
         {
             if (Noise.GaussianVariance > 0 || Noise.GaussianMean != 0)
             {
                 double sd = Math.Sqrt(Noise.GaussianVariance);
-                for (int i = 0; i < output.Length; i++) output[i] += (float)(Noise.GaussianMean + sd * Gaussian());
+                for (int i = 0; i < output.Length; i += 2)
+                {
+                    var (z0, z1) = GaussianPair(random);
+                    output[i] += (float)(Noise.GaussianMean + sd * z0);
+                    if (i + 1 < output.Length) output[i + 1] += (float)(Noise.GaussianMean + sd * z1);
+                }
             }
             if (Noise.SaltProbability > 0 || Noise.PepperProbability > 0)
                 for (int p = 0; p < plane; p++)
@@ -79,15 +92,11 @@ public sealed class NoisyCorruptTransformer : ImageToImageTransformer
         for (int i = 0; i < output.Length; i++) output[i] = Math.Clamp(output[i], 0f, 1f);
     }
 
-    /// <summary>A standard normal draw (Box–Muller; both draws of a pair are used).</summary>
-    double Gaussian()
+    /// <summary>Two independent standard normal draws (Box–Muller).</summary>
+    static (double, double) GaussianPair(Random random)
     {
-        if (spare is { } s) { spare = null; return s; }
         double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
         double r = Math.Sqrt(-2.0 * Math.Log(u1));
-        spare = r * Math.Sin(2 * Math.PI * u2);
-        return r * Math.Cos(2 * Math.PI * u2);
+        return (r * Math.Cos(2 * Math.PI * u2), r * Math.Sin(2 * Math.PI * u2));
     }
-
-    double? spare;
 }

@@ -20,7 +20,12 @@ public sealed class FeatureSqueezeTransformer : ImageToImageTransformer
     public int Bits { get; }
     MedianFilter? Median { get; }
 
-    protected override void Apply(ReadOnlySpan<float> image, Span<float> output)
+    internal override Persistence.StageDescription Describe() => Description("FeatureSqueeze", OutputColumn) with
+    {
+        Parameters = new() { ["bits"] = Bits, ["medianWindow"] = Median?.Window ?? 0 },
+    };
+
+    protected override void Apply(ReadOnlySpan<float> image, Span<float> output, RowKey row)
     {
         float levels = (1 << Bits) - 1;
         Span<float> squeezed = Median != null ? new float[image.Length] : output;
@@ -39,7 +44,12 @@ public sealed class SpatialSmoothingTransformer : ImageToImageTransformer
 
     public int Window => filter.Window;
 
-    protected override void Apply(ReadOnlySpan<float> image, Span<float> output) => filter.Apply(image, output);
+    internal override Persistence.StageDescription Describe() => Description("SpatialSmoothing", OutputColumn) with
+    {
+        Parameters = new() { ["window"] = Window },
+    };
+
+    protected override void Apply(ReadOnlySpan<float> image, Span<float> output, RowKey row) => filter.Apply(image, output);
 }
 
 /// <summary>
@@ -95,7 +105,12 @@ public sealed class JpegCompressionTransformer : ImageToImageTransformer
 
     public int Quality { get; }
 
-    protected override void Apply(ReadOnlySpan<float> image, Span<float> output)
+    internal override Persistence.StageDescription Describe() => Description("JpegCompression", OutputColumn) with
+    {
+        Parameters = new() { ["quality"] = Quality },
+    };
+
+    protected override void Apply(ReadOnlySpan<float> image, Span<float> output, RowKey row)
     {
         int h = Shape.Height, w = Shape.Width, plane = h * w;
         using var bitmap = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque));

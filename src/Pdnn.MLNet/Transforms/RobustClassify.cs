@@ -25,12 +25,15 @@ public sealed class RobustClassifyTransformer : BatchedImageTransformer, IDispos
 
     public IReadOnlyList<string> ClassNames { get; }
     public string Device => session.Device;
+
+    internal override Persistence.StageDescription Describe() =>
+        Description("RobustClassify", Outputs[0].Name, Outputs[1].Name) with { Model = session.Source, ClassNames = [.. ClassNames] };
     public override IReadOnlyList<OutputColumn> Outputs { get; }
 
     static IReadOnlyList<string>? ClassNamesFromMetadata(OnnxModelSession s) =>
         s.Metadata.TryGetValue("class_names", out var json) ? JsonSerializer.Deserialize<string[]>(json) : null;
 
-    protected internal override void ComputeBatch(float[] images, int count, Array[] outputs)
+    protected internal override void ComputeBatch(float[] images, int count, Array[] outputs, RowKey first)
     {
         var logits = session.Run(images, count, Shape);
         int k = ClassNames.Count;

@@ -19,7 +19,9 @@ public sealed class SuperResolveTransformer : ImageToImageTransformer, IDisposab
 
     public string Device => session.Device;
 
-    protected internal override void ComputeBatch(float[] images, int count, Array[] outputs)
+    internal override Persistence.StageDescription Describe() => Description("SuperResolve", OutputColumn) with { Model = session.Source };
+
+    protected internal override void ComputeBatch(float[] images, int count, Array[] outputs, RowKey first)
     {
         var high = session.Run(images, count, Shape);
         int perImage = high.Length / count;
@@ -33,8 +35,6 @@ public sealed class SuperResolveTransformer : ImageToImageTransformer, IDisposab
         for (int i = 0; i < count; i++)
             Bilinear.Resize(high.AsSpan(i * perImage, perImage), Shape.Channels, highH, highW, output.AsSpan(i * Shape.Size, Shape.Size), Shape.Height, Shape.Width);
     }
-
-    protected override void Apply(ReadOnlySpan<float> image, Span<float> output) => throw new NotSupportedException("runs in batches");
 
     public void Dispose() => session.Dispose();
 }

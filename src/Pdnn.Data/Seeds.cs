@@ -1,4 +1,4 @@
-namespace Pdnn.Torch.Training;
+namespace Pdnn.Data;
 
 /// <summary>
 /// Derives independent, stable seeds from (seed, stream, indices) with SplitMix64. Not HashCode.Combine: that one is
@@ -6,7 +6,7 @@ namespace Pdnn.Torch.Training;
 /// </summary>
 public static class Seeds
 {
-    public const long OrderStream = 1, AugmentStream = 2;
+    public const long OrderStream = 1, AugmentStream = 2, NoiseStream = 3, MaskStream = 4;
 
     public static int Derive(long seed, long stream, params long[] indices)
     {
