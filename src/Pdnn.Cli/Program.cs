@@ -13,5 +13,6 @@ var root = new RootCommand("pdnn: Perceptual DNNs for ML.NET. Train and evaluate
     DataInfoCommand.Create(),
     DemoCommand.Create(),
     ExportOnnxCommand.Create(),
+    BenchInferenceCommand.Create(),
 };
 return root.Parse(args).Invoke();
