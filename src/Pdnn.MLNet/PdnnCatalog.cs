@@ -16,13 +16,9 @@ public static class PdnnCatalog
 
     /// <summary>δ of NSR: Gaussian, salt-and-pepper and down-up resize noise, fresh at every call, seeded.</summary>
     public static ImageToImageEstimator<NoisyCorruptTransformer> NoisyCorrupt(this TransformsCatalog catalog, string outputColumnName,
-        NoiseOptions noise, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int seed = 0, int batchSize = DefaultBatchSize)
-    {
-        var shape = ImageShape.Rgb(imageHeight, imageWidth);
-        var input = inputColumnName ?? outputColumnName;
-        noise.Validate();
-        return new(input, outputColumnName, shape, () => new NoisyCorruptTransformer(input, outputColumnName, shape, noise, seed, batchSize));
-    }
+        NoiseOptions noise, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int seed = 0, int batchSize = DefaultBatchSize) =>
+        Stage(outputColumnName, inputColumnName, imageHeight, imageWidth, checkNow: true,
+              (input, shape) => new NoisyCorruptTransformer(input, outputColumnName, shape, noise, seed, batchSize));
 
     /// <summary>C: an ONNX classifier; adds Score (softmax) and PredictedLabel (key with the class names as key values).</summary>
     public static RobustClassifyEstimator RobustClassify(this TransformsCatalog catalog, string modelPath, string inputColumnName = "Image",
@@ -32,43 +28,28 @@ public static class PdnnCatalog
 
     /// <summary>Feature squeezing: bit-depth reduction, optionally followed by a median filter (window > 1).</summary>
     public static ImageToImageEstimator<FeatureSqueezeTransformer> FeatureSqueeze(this TransformsCatalog catalog, string outputColumnName,
-        int bits = 4, int medianWindow = 0, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int batchSize = DefaultBatchSize)
-    {
-        var shape = ImageShape.Rgb(imageHeight, imageWidth);
-        var input = inputColumnName ?? outputColumnName;
-        var probe = new FeatureSqueezeTransformer(input, outputColumnName, shape, bits, medianWindow, batchSize); // validates now
-        return new(input, outputColumnName, shape, () => probe);
-    }
+        int bits = 4, int medianWindow = 0, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int batchSize = DefaultBatchSize) =>
+        Stage(outputColumnName, inputColumnName, imageHeight, imageWidth, checkNow: true,
+              (input, shape) => new FeatureSqueezeTransformer(input, outputColumnName, shape, bits, medianWindow, batchSize));
 
     /// <summary>Spatial smoothing: a k x k median filter.</summary>
     public static ImageToImageEstimator<SpatialSmoothingTransformer> SpatialSmoothing(this TransformsCatalog catalog, string outputColumnName,
-        int window = 2, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int batchSize = DefaultBatchSize)
-    {
-        var shape = ImageShape.Rgb(imageHeight, imageWidth);
-        var input = inputColumnName ?? outputColumnName;
-        var probe = new SpatialSmoothingTransformer(input, outputColumnName, shape, window, batchSize);
-        return new(input, outputColumnName, shape, () => probe);
-    }
+        int window = 2, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int batchSize = DefaultBatchSize) =>
+        Stage(outputColumnName, inputColumnName, imageHeight, imageWidth, checkNow: true,
+              (input, shape) => new SpatialSmoothingTransformer(input, outputColumnName, shape, window, batchSize));
 
     /// <summary>JPEG compression at the given quality.</summary>
     public static ImageToImageEstimator<JpegCompressionTransformer> JpegCompression(this TransformsCatalog catalog, string outputColumnName,
-        int quality = 75, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int batchSize = DefaultBatchSize)
-    {
-        var shape = ImageShape.Rgb(imageHeight, imageWidth);
-        var input = inputColumnName ?? outputColumnName;
-        var probe = new JpegCompressionTransformer(input, outputColumnName, shape, quality, batchSize);
-        return new(input, outputColumnName, shape, () => probe);
-    }
+        int quality = 75, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int batchSize = DefaultBatchSize) =>
+        Stage(outputColumnName, inputColumnName, imageHeight, imageWidth, checkNow: true,
+              (input, shape) => new JpegCompressionTransformer(input, outputColumnName, shape, quality, batchSize));
 
     /// <summary>NSR's recreation: the super-resolution generator (ONNX), then a bilinear resize back to the input size.</summary>
     public static ImageToImageEstimator<SuperResolveTransformer> SuperResolve(this TransformsCatalog catalog, string outputColumnName,
         string generatorModelPath, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int batchSize = DefaultBatchSize,
-        ExecutionDevice device = ExecutionDevice.Auto)
-    {
-        var shape = ImageShape.Rgb(imageHeight, imageWidth);
-        var input = inputColumnName ?? outputColumnName;
-        return new(input, outputColumnName, shape, () => new SuperResolveTransformer(input, outputColumnName, shape, generatorModelPath, batchSize, device));
-    }
+        ExecutionDevice device = ExecutionDevice.Auto) =>
+        Stage(outputColumnName, inputColumnName, imageHeight, imageWidth, checkNow: false,
+              (input, shape) => new SuperResolveTransformer(input, outputColumnName, shape, generatorModelPath, batchSize, device));
 
     /// <summary>FIR's recreation: K complementary masks on a grid of g-pixel cells, each filled by the inpainter (ONNX), joined.</summary>
     public static ImageToImageEstimator<MaskedInpaintAggregateTransformer> MaskedInpaintAggregate(this TransformsCatalog catalog,
@@ -76,11 +57,24 @@ public static class PdnnCatalog
         int seed = 0, bool redrawPerImage = false, int imageHeight = 32, int imageWidth = 32, int batchSize = DefaultBatchSize,
         ExecutionDevice device = ExecutionDevice.Auto)
     {
-        var shape = ImageShape.Rgb(imageHeight, imageWidth);
-        var input = inputColumnName ?? outputColumnName;
         MaskSet.Draw(maskCount, gridCell, imageHeight, imageWidth, new Random(seed)); // bad parameters fail here, not at Fit
-        return new(input, outputColumnName, shape, () => new MaskedInpaintAggregateTransformer(input, outputColumnName, shape,
-            inpainterModelPath, maskCount, gridCell, seed, redrawPerImage, batchSize, device));
+        return Stage(outputColumnName, inputColumnName, imageHeight, imageWidth, checkNow: false,
+                     (input, shape) => new MaskedInpaintAggregateTransformer(input, outputColumnName, shape, inpainterModelPath,
+                                                                             maskCount, gridCell, seed, redrawPerImage, batchSize, device));
+    }
+
+    /// <summary>
+    /// An image-to-image estimator; the input column defaults to the output's (in place). With <paramref name="checkNow"/>
+    /// the transformer is built once now, so bad parameters fail when the pipeline is written rather than at Fit; stages
+    /// that open an ONNX model check it at Fit.
+    /// </summary>
+    static ImageToImageEstimator<T> Stage<T>(string output, string? input, int height, int width, bool checkNow, Func<string, ImageShape, T> create)
+        where T : ImageToImageTransformer
+    {
+        var shape = ImageShape.Rgb(height, width);
+        var inputName = input ?? output;
+        if (checkNow) create(inputName, shape);
+        return new(inputName, output, shape, () => create(inputName, shape));
     }
 }
 
