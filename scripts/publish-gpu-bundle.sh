@@ -15,6 +15,8 @@ dotnet publish src/Pdnn.Cli -c Release -r linux-x64 --self-contained \
 find "$out" -maxdepth 1 \( -name 'libtorch*.so*' -o -name 'libc10*.so*' -o -name 'libgomp*' -o -name 'libshm*.so*' \
   -o -name 'libbackend_with_compiler.so' -o -name 'libjitbackend_test.so' -o -name 'libnnapi_backend.so' \
   -o -name 'libtorchbind_test.so' -o -name 'libaoti_custom_ops.so' -o -name 'libcaffe2*.so' \) -delete
+# Windows native ONNX Runtime files and debug symbols that some packages ship into every runtime's output.
+rm -f "$out"/onnxruntime.dll "$out"/onnxruntime_providers_shared.dll "$out"/*.dbg
 [ -f "$out/libLibTorchSharp.so" ] || { echo "publish: libLibTorchSharp.so missing from $out" >&2; exit 1; }
 
 cat > "$out/run-pdnn.sh" <<'LAUNCH'
