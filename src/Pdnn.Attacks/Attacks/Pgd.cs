@@ -1,0 +1,48 @@
+using static TorchSharp.torch;
+
+namespace Pdnn.Attacks.Attacks;
+
+/// <summary>
+/// PGD (Madry et al. 2018): steps of size α along the gradient sign, each projected back into the ε-ball and [0,1],
+/// from a uniform random start in the ball; with restarts, each image keeps the first adversarial example found (or, if
+/// none misleads the model, the one of highest loss).
+/// </summary>
+public class Pgd(Func<Tensor, Tensor> model, double epsilon, double stepSize, int steps, bool randomStart = true, int restarts = 1, int seed = 0)
+    : Attack(model, epsilon)
+{
+    public double StepSize { get; } = stepSize;
+    public int Steps { get; } = steps;
+
+    public override Tensor Perturb(Tensor images, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator((ulong)seed, images.device);
+        Tensor? best = null, bestLoss = null;
+        for (int r = 0; r < Math.Max(1, restarts); r++)
+        {
+            var x = randomStart
+                ? Project(images + (rand(images.shape, generator: generator, device: images.device) * 2 - 1) * Epsilon, images)
+                : images.clone();
+            for (int s = 0; s < Steps; s++)
+                x = Project(x + StepSize * Gradient(x, labels).sign(), images).detach();
+            using (no_grad())
+            {
+                var logits = Model(x);
+                var loss = nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.None);
+                // Misclassified images count as +∞ loss, so the first success is kept over later, merely higher-loss points.
+                loss = where(logits.argmax(1) != labels, full_like(loss, double.PositiveInfinity), loss);
+                if (best is null) { best = x; bestLoss = loss; }
+                else
+                {
+                    var better = (loss > bestLoss!).reshape(-1, 1, 1, 1);
+                    best = where(better, x, best);
+                    bestLoss = maximum(loss, bestLoss!);
+                }
+            }
+        }
+        return best!.detach().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The gradient to step along; EOT-PGD averages it over the defence's randomness.</summary>
+    protected virtual Tensor Gradient(Tensor x, Tensor labels) => LossGradient(x, labels);
+}
