@@ -37,9 +37,9 @@ ClassifierOnnx.Export(classifier, new ModelCard
 }, classifierOnnx);
 var recreationOptions = new RecreationTrainOptions { Epochs = 3, BatchSize = 32, LearningRate = 2e-3, MaxMinutes = 1.5 };
 var srOnnx = Path.Combine(outDir, "sr-lite.onnx");
-OnnxExporter.Save(OnnxExporter.Export(RecreationTraining.TrainSrGenerator(SrGeneratorSpec.Lite, train, recreationOptions, device.Device, log), [3, 32, 32]), srOnnx);
+OnnxExporter.Save(OnnxExporter.Export(RecreationTraining.TrainSrGenerator(SrGeneratorSpec.Lite, train, recreationOptions, device.Device, log).Model, [3, 32, 32]), srOnnx);
 var inpainterOnnx = Path.Combine(outDir, "inpainter-lite-g4.onnx");
-OnnxExporter.Save(OnnxExporter.Export(RecreationTraining.TrainInpainter(InpainterSpec.Lite, train, 4, recreationOptions, device.Device, log), [4, 32, 32]), inpainterOnnx);
+OnnxExporter.Save(OnnxExporter.Export(RecreationTraining.TrainInpainter(InpainterSpec.Lite, train, 4, recreationOptions, device.Device, log).Model, [4, 32, 32]), inpainterOnnx);
 
 // 2. The test images as ML.NET sees them: file paths → 3x32x32 floats in [0,1], channel-major RGB.
 var ml = new MLContext(seed: 0);

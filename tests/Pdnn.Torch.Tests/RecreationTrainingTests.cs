@@ -23,7 +23,7 @@ public sealed class RecreationTrainingTests
     public void SrGeneratorLossFallsOnRealImages()
     {
         var recorder = new Recorder();
-        var model = RecreationTraining.TrainSrGenerator(SrGeneratorSpec.Lite, TestData.Train.Sample(384, 0), Short, CPU, recorder);
+        var model = RecreationTraining.TrainSrGenerator(SrGeneratorSpec.Lite, TestData.Train.Sample(384, 0), Short, CPU, recorder).Model;
 
         Assert.HasCount(3, recorder.Epochs);
         Assert.IsTrue(recorder.Epochs[^1].TrainLoss < recorder.Epochs[0].TrainLoss * 0.9, $"L1 {recorder.Epochs[0].TrainLoss:F4} -> {recorder.Epochs[^1].TrainLoss:F4}");
@@ -39,6 +39,27 @@ public sealed class RecreationTrainingTests
         RecreationTraining.TrainInpainter(InpainterSpec.Lite, TestData.Train.Sample(384, 0), 4, Short, CPU, recorder);
 
         Assert.IsTrue(recorder.Epochs[^1].TrainLoss < recorder.Epochs[0].TrainLoss * 0.9, $"L1 {recorder.Epochs[0].TrainLoss:F4} -> {recorder.Epochs[^1].TrainLoss:F4}");
+    }
+
+    [TestMethod]
+    public void ResumedInpainterRunEqualsUninterruptedRun()
+    {
+        var data = TestData.Train.Sample(192, 0);
+        var options = Short with { Epochs = 2 };
+        var straight = RecreationTraining.TrainInpainter(InpainterSpec.Lite, data, 4, options, CPU, new Recorder()).Model;
+
+        var checkpoint = Path.Combine(Pdnn.Tests.TestPaths.NewTempDir(), "checkpoint");
+        var first = RecreationTraining.TrainInpainter(InpainterSpec.Lite, data, 4, options with { MaxSteps = 4 }, CPU, new Recorder(), checkpointDir: checkpoint);
+        Assert.IsFalse(first.Completed);
+        var resumed = RecreationTraining.TrainInpainter(InpainterSpec.Lite, data, 4, options, CPU, new Recorder(), checkpointDir: checkpoint, resume: true);
+        Assert.IsTrue(resumed.Completed);
+
+        var a = straight.state_dict();
+        foreach (var (name, value) in resumed.Model.state_dict())
+        {
+            var diff = (value.to(ScalarType.Float64) - a[name].to(ScalarType.Float64)).abs().max().item<double>();
+            Assert.IsTrue(diff <= 1e-4, $"{name} differs by {diff}");
+        }
     }
 
     [TestMethod]

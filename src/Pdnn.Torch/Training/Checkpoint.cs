@@ -26,7 +26,8 @@ public sealed record TrainingState
 /// </summary>
 public static class Checkpoint
 {
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    // Named literals: a recreation run has no accuracy, recorded as NaN.
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static bool Exists(string dir) => File.Exists(Path.Combine(dir, "state.json"));
 
@@ -59,7 +60,7 @@ public static class Checkpoint
         var file = Path.Combine(dir, "state.json");
         try
         {
-            return JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(file))
+            return JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(file), Json)
                    ?? throw new InvalidDataException($"{file}: empty checkpoint state.");
         }
         catch (JsonException e)

@@ -1,33 +1,42 @@
 using Pdnn.Data;
 using Pdnn.Torch.Models.Recreation;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Pdnn.Torch.Training.Recreation;
 
-/// <summary>Options shared by the recreation trainers. Short runs for stand-ins; the full recipes (SRGAN's adversarial and feature losses) are issue 4's.</summary>
+/// <summary>Options of a recreation-model run. Equal options and data give the same model, interrupted or not.</summary>
 public sealed record RecreationTrainOptions
 {
     public int Epochs { get; init; } = 5;
     public int BatchSize { get; init; } = 32;
     public double LearningRate { get; init; } = 1e-3;
     public int Seed { get; init; }
-    /// <summary>Stop after this much wall time (the model is returned as it is then).</summary>
+    /// <summary>Stop cleanly (with a checkpoint when a folder is given) after this much wall time.</summary>
     public double? MaxMinutes { get; init; }
+    public long? MaxSteps { get; init; }
+
+    public string Identity(string what) => $"{what}|{Epochs}|{BatchSize}|{LearningRate}|{Seed}";
 }
 
+public sealed record RecreationTrainResult<TModel>(TModel Model, bool Completed, TrainingState State, string StopReason);
+
 /// <summary>
-/// Minimal trainers for the recreation models with pixel (L1) losses: the SR generator learns noisy 32x32 → clean image
-/// upsampled bilinearly to 128x128; the inpainter learns |F(x⊙(1−M), M) − x| for random grid masks covering ~10%.
+/// Trainers for the recreation models with pixel (L1) losses: the SR generator learns noisy image → clean image upsampled
+/// bilinearly by its factor; the inpainter learns |F(x⊙(1−M), M) − x| for random grid masks covering ~10%. Adam. Every
+/// step's noise and masks are drawn after seeding torch with (seed, epoch, step), and the epoch order is a function of
+/// (seed, epoch), so a run resumed from its checkpoint ends where an uninterrupted one does. The paper's SRGAN adds an
+/// adversarial and a VGG feature loss; those belong to the full training recipe (issue 4).
 /// </summary>
 public static class RecreationTraining
 {
     /// <summary>NSR's δ on a batch: Gaussian noise of the given variance plus salt-and-pepper with probability p each, clamped.</summary>
-    public static Tensor Corrupt(Tensor x, double gaussianVariance, double saltPepper, Generator? generator = null)
+    public static Tensor Corrupt(Tensor x, double gaussianVariance, double saltPepper)
     {
         using var scope = NewDisposeScope();
         var noisy = x + randn_like(x) * Math.Sqrt(gaussianVariance);
-        var u = rand([x.shape[0], 1, x.shape[2], x.shape[3]], generator: generator, device: x.device);
+        var u = rand([x.shape[0], 1, x.shape[2], x.shape[3]], device: x.device);
         noisy = where(u < saltPepper, ones_like(x), where(u < 2 * saltPepper, zeros_like(x), noisy));
         return noisy.clamp(0, 1).MoveToOuterDisposeScope();
     }
@@ -41,72 +50,104 @@ public static class RecreationTraining
             .narrow(2, 0, height).narrow(3, 0, width).MoveToOuterDisposeScope();
     }
 
-    public static SrGenerator TrainSrGenerator(SrGeneratorSpec spec, ImageDataset data, RecreationTrainOptions options, Device device,
-                                               ITrainingObserver observer, double gaussianVariance = 0.01, double saltPepper = 0.01)
+    public static RecreationTrainResult<SrGenerator> TrainSrGenerator(SrGeneratorSpec spec, ImageDataset data, RecreationTrainOptions options,
+        Device device, ITrainingObserver observer, double gaussianVariance = 0.01, double saltPepper = 0.01,
+        string? checkpointDir = null, bool resume = false)
     {
         manual_seed(options.Seed);
         var model = new SrGenerator(spec);
         model.to(device);
-        Fit(model, data, options, device, observer, $"SR generator ({spec.Name})", x =>
+        return Fit(model, data, options, device, observer, $"sr|{spec}|{gaussianVariance}|{saltPepper}", $"SR generator ({spec.Name})", x =>
         {
             var target = nn.functional.interpolate(x, [x.shape[2] * spec.Upscale, x.shape[3] * spec.Upscale], mode: InterpolationMode.Bilinear, align_corners: false);
             return nn.functional.l1_loss(model.forward(Corrupt(x, gaussianVariance, saltPepper)), target);
-        });
-        return model;
+        }, checkpointDir, resume);
     }
 
-    public static Inpainter TrainInpainter(InpainterSpec spec, ImageDataset data, int cell, RecreationTrainOptions options, Device device,
-                                           ITrainingObserver observer, double coverage = 0.1)
+    public static RecreationTrainResult<Inpainter> TrainInpainter(InpainterSpec spec, ImageDataset data, int cell, RecreationTrainOptions options,
+        Device device, ITrainingObserver observer, double coverage = 0.1, string? checkpointDir = null, bool resume = false)
     {
         manual_seed(options.Seed);
         var model = new Inpainter(spec);
         model.to(device);
-        Fit(model, data, options, device, observer, $"inpainter ({spec.Name}, g={cell})", x =>
+        return Fit(model, data, options, device, observer, $"inpainter|{spec}|{cell}|{coverage}", $"inpainter ({spec.Name}, g={cell})", x =>
         {
             var m = RandomMasks(x.shape[0], x.shape[2], x.shape[3], cell, coverage, device);
             return nn.functional.l1_loss(model.forward(cat([x * (1 - m), m], 1)), x);
-        });
-        return model;
+        }, checkpointDir, resume);
     }
 
-    static void Fit(nn.Module model, ImageDataset data, RecreationTrainOptions options, Device device, ITrainingObserver observer,
-                    string what, Func<Tensor, Tensor> loss)
+    static RecreationTrainResult<TModel> Fit<TModel>(TModel model, ImageDataset data, RecreationTrainOptions options, Device device,
+        ITrainingObserver observer, string identity, string what, Func<Tensor, Tensor> loss, string? checkpointDir, bool resume)
+        where TModel : nn.Module
     {
         if (data.Count < options.BatchSize)
             throw new ArgumentException($"{data.Count} images are fewer than one batch of {options.BatchSize}.");
-        using var images = new DeviceImages(data, device);
         var optimizer = optim.Adam(model.parameters(), options.LearningRate);
+        var state = new TrainingState { OptionsIdentity = options.Identity(identity), DataIdentity = $"{data.Source}|{data.Count}" };
+        if (checkpointDir != null && Checkpoint.Exists(checkpointDir))
+        {
+            if (!resume)
+                throw new InvalidOperationException($"{checkpointDir} holds a checkpoint of an earlier run; pass --resume to continue it, or choose another output folder.");
+            var saved = Checkpoint.ReadState(checkpointDir);
+            if (saved.OptionsIdentity != state.OptionsIdentity || saved.DataIdentity != state.DataIdentity)
+                throw new InvalidOperationException($"{checkpointDir}: the checkpoint was made with '{saved.OptionsIdentity}' on '{saved.DataIdentity}'; this run has '{state.OptionsIdentity}' on '{state.DataIdentity}'. Resume with the same options and data.");
+            state = Checkpoint.Load(checkpointDir, model, optimizer);
+            observer.Message($"resuming {what} from {checkpointDir}: epoch {state.Epoch + 1}, step {state.StepInEpoch}");
+        }
+
+        using var images = new DeviceImages(data, device);
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        double before = state.ElapsedSeconds;
         int steps = data.Count / options.BatchSize;
+        long stepsThisRun = 0;
+        string? stop = null;
         model.train();
         observer.Message($"training {what} on {data.Count} images, {options.Epochs} epochs");
-        for (int epoch = 0; epoch < options.Epochs; epoch++)
+        while (state.Epoch < options.Epochs && stop == null)
         {
+            int epoch = state.Epoch;
             var order = Enumerable.Range(0, data.Count).Select(i => (long)i).ToArray();
             new Random(Seeds.Derive(options.Seed, Seeds.OrderStream, epoch)).Shuffle(order);
-            observer.EpochStarted(epoch + 1, options.Epochs, steps, 0);
-            double sum = 0;
+            observer.EpochStarted(epoch + 1, options.Epochs, steps, state.StepInEpoch);
             var epochClock = System.Diagnostics.Stopwatch.StartNew();
-            for (int step = 0; step < steps; step++)
+            int seenBefore = state.EpochSeen;
+            for (int step = state.StepInEpoch; step < steps; step++)
             {
-                using var scope = NewDisposeScope();
-                var (x, _) = images.Batch(order.AsSpan(step * options.BatchSize, options.BatchSize));
-                optimizer.zero_grad();
-                var l = loss(x);
-                l.backward();
-                optimizer.step();
-                sum += l.item<float>();
-                observer.Step(new StepProgress(epoch + 1, options.Epochs, step + 1, steps, sum / (step + 1), double.NaN,
-                                               (step + 1) * options.BatchSize / epochClock.Elapsed.TotalSeconds, options.LearningRate));
-                if (options.MaxMinutes is { } max && clock.Elapsed.TotalMinutes >= max)
+                using (var scope = NewDisposeScope())
                 {
-                    observer.Message($"{what}: time budget of {max} min reached in epoch {epoch + 1}");
-                    model.eval();
-                    return;
+                    manual_seed(Seeds.Derive(options.Seed, Seeds.AugmentStream, epoch, step)); // this step's noise and masks
+                    var (x, _) = images.Batch(order.AsSpan(step * options.BatchSize, options.BatchSize));
+                    optimizer.zero_grad();
+                    var l = loss(x);
+                    l.backward();
+                    optimizer.step();
+                    state = state with
+                    {
+                        StepInEpoch = step + 1, GlobalStep = state.GlobalStep + 1,
+                        EpochLossSum = state.EpochLossSum + l.item<float>() * options.BatchSize, EpochSeen = state.EpochSeen + options.BatchSize,
+                    };
                 }
+                observer.Step(new StepProgress(epoch + 1, options.Epochs, step + 1, steps, state.EpochLossSum / state.EpochSeen, double.NaN,
+                                               (state.EpochSeen - seenBefore) / epochClock.Elapsed.TotalSeconds, options.LearningRate));
+                stepsThisRun++;
+                if (options.MaxSteps is { } maxSteps && stepsThisRun >= maxSteps) stop = $"step budget of {maxSteps} reached";
+                if (options.MaxMinutes is { } max && clock.Elapsed.TotalMinutes >= max) stop = $"time budget of {max} min reached";
+                if (stop != null) break;
             }
-            observer.EpochEnded(new EpochSummary(epoch + 1, sum / steps, double.NaN, null, steps * options.BatchSize / epochClock.Elapsed.TotalSeconds, epochClock.Elapsed.TotalSeconds));
+            if (state.StepInEpoch == steps)
+            {
+                var summary = new EpochSummary(epoch + 1, state.EpochLossSum / state.EpochSeen, double.NaN, null,
+                    (state.EpochSeen - seenBefore) / epochClock.Elapsed.TotalSeconds, epochClock.Elapsed.TotalSeconds);
+                observer.EpochEnded(summary);
+                state = state with { Epoch = epoch + 1, StepInEpoch = 0, EpochLossSum = 0, EpochSeen = 0, History = [.. state.History, summary] };
+            }
+            if (checkpointDir != null)
+                Checkpoint.Save(checkpointDir, model, optimizer, state with { ElapsedSeconds = before + clock.Elapsed.TotalSeconds });
         }
         model.eval();
+        state = state with { ElapsedSeconds = before + clock.Elapsed.TotalSeconds };
+        bool completed = state.Epoch >= options.Epochs;
+        return new RecreationTrainResult<TModel>(model, completed, state, completed ? "completed" : stop!);
     }
 }
