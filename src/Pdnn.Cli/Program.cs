@@ -14,5 +14,7 @@ var root = new RootCommand("pdnn: Perceptual DNNs for ML.NET. Train and evaluate
     DemoCommand.Create(),
     ExportOnnxCommand.Create(),
     BenchInferenceCommand.Create(),
+    TrainRecreationCommand.CreateSr(),
+    TrainRecreationCommand.CreateInpainter(),
 };
 return root.Parse(args).Invoke();

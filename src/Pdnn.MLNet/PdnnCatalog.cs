@@ -1,3 +1,4 @@
+using Pdnn.Data;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Pdnn.MLNet.Execution;

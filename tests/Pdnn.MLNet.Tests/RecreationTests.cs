@@ -1,3 +1,4 @@
+using Pdnn.Data;
 using Microsoft.ML;
 using Pdnn.MLNet.Execution;
 using Pdnn.MLNet.Transforms;

@@ -1,4 +1,5 @@
-namespace Pdnn.MLNet.Transforms;
+using Pdnn.Data;
+namespace Pdnn.Data;
 
 /// <summary>
 /// FIR's K complementary masks: the image is cut into g x g cells, the cells are shuffled (seeded) and dealt into K groups,

@@ -1,0 +1,32 @@
+namespace Pdnn.Torch.Storage;
+
+/// <summary>The model card of a recreation model (SR generator or inpainter), JSON beside its weights and ONNX file.</summary>
+public sealed record RecreationCard
+{
+    public required string Kind { get; init; }                 // "sr-generator" or "inpainter"
+    public required string Size { get; init; }                 // "lite" or "paper"
+    public required string Architecture { get; init; }
+    public long Parameters { get; init; }
+    public required string TrainData { get; init; }
+    public int TrainCount { get; init; }
+    public string? Corruption { get; init; }                   // noise (NSR) or masks (FIR) used in training
+    public int Epochs { get; init; }
+    public int EpochsCompleted { get; init; }
+    public int BatchSize { get; init; }
+    public double LearningRate { get; init; }
+    public string Loss { get; init; } = "L1 pixel loss";
+    public int Seed { get; init; }
+    public string? Command { get; init; }
+    public string? Hardware { get; init; }
+    public double WallSeconds { get; init; }
+    public string? TestData { get; init; }
+    public int TestCount { get; init; }
+    public double? Psnr { get; init; }
+    public double? Ssim { get; init; }
+    public double? CorruptedPsnr { get; init; }
+    public string? ClassifierForAccuracy { get; init; }
+    public double? ClassifierAccuracyOnRecreations { get; init; }
+    public double? ClassifierAccuracyOnClean { get; init; }
+    public Dictionary<string, string> FilesSha256 { get; init; } = [];
+    public DateTime CreatedUtc { get; init; } = DateTime.UtcNow;
+}
