@@ -94,3 +94,30 @@ public sealed class CommandLineTests
         StringAssert.Contains(result.Output, "airplane");
     }
 }
+
+[TestClass]
+public sealed class RecreationCommandTests
+{
+    [TestMethod]
+    public void TrainInpainterWritesWeightsOnnxCardAndGrid()
+    {
+        var outDir = TestPaths.NewTempDir();
+        var result = PdnnProcess.Run("train-inpainter", "--data", TestPaths.Sample, "--epochs", "1", "--train-limit", "256", "--test-count", "50",
+                                     "--cell", "8", "--device", "cpu", "--out", outDir);
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        foreach (var f in new[] { "inpainter.weights.bin", "inpainter.onnx", "inpainter.card.json", "inpainter-grid.png" })
+            Assert.IsTrue(File.Exists(Path.Combine(outDir, f)), $"{f} missing");
+        var card = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "inpainter.card.json"))).RootElement;
+        Assert.AreEqual(50, card.GetProperty("TestCount").GetInt32());
+        Assert.IsTrue(card.GetProperty("Psnr").GetDouble() is > 5 and < 60);
+        Assert.AreEqual(64, card.GetProperty("FilesSha256").GetProperty("inpainter.onnx").GetString()!.Length);
+    }
+
+    [TestMethod]
+    public void UnknownSizeIsNamed()
+    {
+        var result = PdnnProcess.Run("train-sr", "--data", TestPaths.Sample, "--size", "huge", "--out", TestPaths.NewTempDir(), "--device", "cpu");
+        Assert.AreEqual(2, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.Output, "--size 'huge'");
+    }
+}

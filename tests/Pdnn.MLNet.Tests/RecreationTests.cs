@@ -55,7 +55,7 @@ public sealed class RecreationTests
         using var noGrad = no_grad();
         var high = generator.forward(AsTensor(RealImages.Images(data)));
         CollectionAssert.AreEqual(new long[] { 20, 3, 128, 128 }, high.shape, "the generator upscales 32 → 128");
-        var expected = nn.functional.interpolate(high, [32, 32], mode: InterpolationMode.Bilinear, align_corners: false).data<float>().ToArray();
+        var expected = Recreations.SuperResolve(generator, AsTensor(RealImages.Images(data))).data<float>().ToArray();
         var actual = recreated.SelectMany(v => v).ToArray();
         Assert.HasCount(expected.Length, actual);
         for (int j = 0; j < actual.Length; j++) Assert.AreEqual(expected[j], actual[j], 1e-4, $"value {j}");
@@ -93,18 +93,10 @@ public sealed class RecreationTests
 
         var actual = RealImages.Images(transformer.Transform(data), "Recreated").SelectMany(v => v).ToArray();
 
-        // Σ_k M_k ⊙ F([x ⊙ (1 − M_k), M_k]) with the transformer's masks, computed with TorchSharp.
+        // The TorchSharp twin of the stage, Σ_k M_k ⊙ F([x ⊙ (1 − M_k), M_k]), with the transformer's masks.
         var x = AsTensor(RealImages.Images(data));
-        var masks = transformer.Masks;
         using var noGrad = no_grad();
-        var sum = zeros_like(x);
-        for (int k = 0; k < 10; k++)
-        {
-            var m = tensor(Enumerable.Range(0, 1024).Select(p => masks.Covers(k, p) ? 1f : 0f).ToArray(), [1, 1, 32, 32]);
-            var filled = inpainter.forward(cat([x * (1 - m), m.expand(20, 1, 32, 32)], 1));
-            sum += filled * m;
-        }
-        var expected = sum.data<float>().ToArray();
+        var expected = Recreations.InpaintAggregate(inpainter, x, Recreations.MaskTensor(transformer.Masks, CPU)).data<float>().ToArray();
         for (int j = 0; j < actual.Length; j++) Assert.AreEqual(expected[j], actual[j], 1e-4, $"value {j}");
     }
 
