@@ -149,11 +149,15 @@ static class TrainRecreationCommand
                     correctClean += cl.Model.forward(x).argmax(1).eq(y).sum().item<long>();
                     correctRecreated += cl.Model.forward(recreated).argmax(1).eq(y).sum().item<long>();
                 }
-                if (start == 0)
-                {
-                    float[][] Rows(Tensor t) => Enumerable.Range(0, Math.Min(10, n)).Select(i => t[i].cpu().contiguous().data<float>().ToArray()).ToArray();
-                    grid = [("clean", Rows(x)), (kind == "inpainter" ? "masked (1 of 10)" : "corrupted (δ)", Rows(corrupted)), ("recreated", Rows(recreated))];
-                }
+            }
+            // Ten images spread over the test set (its folders are class-ordered), for a person to look at.
+            using (var scope = NewDisposeScope())
+            {
+                var spread = Enumerable.Range(0, Math.Min(10, test.Count)).Select(i => (long)(i * test.Count / Math.Min(10, test.Count))).ToArray();
+                var (x, _) = images.Batch(spread);
+                var (corrupted, recreated) = recreate(model, x);
+                float[][] Rows(Tensor t) => Enumerable.Range(0, spread.Length).Select(i => t[i].cpu().contiguous().data<float>().ToArray()).ToArray();
+                grid = [("clean", Rows(x)), (kind == "inpainter" ? "masked (1 of 10)" : "corrupted (δ)", Rows(corrupted)), ("recreated", Rows(recreated))];
             }
         }
         psnr /= test.Count; ssim /= test.Count; corruptedPsnr /= test.Count;
