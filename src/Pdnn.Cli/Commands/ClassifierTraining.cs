@@ -1,6 +1,8 @@
 using Pdnn.Data;
 using Pdnn.Torch.Devices;
 using Pdnn.Torch.Evaluation;
+using Pdnn.Torch.Models;
+using Pdnn.Torch.Models.Recreation;
 using Pdnn.Torch.Storage;
 using Pdnn.Torch.Training;
 using Spectre.Console;
@@ -14,13 +16,13 @@ static class ClassifierTraining
     public const int ExitStoppedEarly = 75;
 
     public static int Run(TrainOptions options, ImageDataset train, ImageDataset? test, DeviceChoice device, string outDir,
-                          bool resume, string command)
+                          bool resume, string command, RecreationModel? recreation = null, CifarResNet? initial = null)
     {
         AnsiConsole.MarkupLineInterpolated($"[grey]device:[/] {device.Description}");
         Directory.CreateDirectory(outDir);
         var checkpointDir = Path.Combine(outDir, "checkpoint");
         var result = SpectreTrainingObserver.Show(observer =>
-            new ClassifierTrainer(options, device.Device, observer).Run(train, test, checkpointDir, resume));
+            new ClassifierTrainer(options, device.Device, observer).Run(train, test, checkpointDir, resume, recreation == null ? null : recreation.Apply, initial));
         WriteHistory(Path.Combine(outDir, "history.csv"), result.State.History);
 
         if (!result.Completed)
@@ -33,7 +35,9 @@ static class ClassifierTraining
         if (test != null)
         {
             using var testImages = new DeviceImages(test, device.Device);
-            eval = ClassifierEvaluator.Evaluate(result.Model, testImages);
+            TorchSharp.torch.manual_seed(options.Seed);
+            eval = recreation == null ? ClassifierEvaluator.Evaluate(result.Model, testImages)
+                : ClassifierEvaluator.Evaluate(new PhiDnn(recreation, result.Model), testImages, batchSize: 100);
         }
         var (mean, std) = train.ChannelStatistics(); // what the trainer's normalisation layer was built with
         var card = new ModelCard
@@ -57,6 +61,8 @@ static class ClassifierTraining
             LabelSmoothing = options.LabelSmoothing,
             Augment = options.Augment,
             Seed = options.Seed,
+            Recreation = options.Recreation,
+            InitialWeights = options.InitialWeights,
             Command = command,
             Hardware = Hardware.Describe(device),
             WallSeconds = result.State.ElapsedSeconds,
@@ -66,7 +72,7 @@ static class ClassifierTraining
         };
         var cardPath = ClassifierFile.Save(outDir, "classifier", result.Model, card);
         if (eval != null)
-            AnsiConsole.MarkupLineInterpolated($"[green]test accuracy {eval.Accuracy:P2}[/] ({eval.Correct}/{eval.Count}) on {test!.Source}");
+            AnsiConsole.MarkupLineInterpolated($"[green]test accuracy {eval.Accuracy:P2}[/] ({eval.Correct}/{eval.Count}) on {test!.Source}{(recreation != null ? $", recreated by {recreation.Description}" : "")}");
         AnsiConsole.MarkupLineInterpolated($"saved {cardPath} ({result.State.ElapsedSeconds / 60:F1} min of training)");
         return 0;
     }

@@ -2,6 +2,8 @@ using System.CommandLine;
 using Pdnn.Data;
 using Pdnn.Torch.Devices;
 using Pdnn.Torch.Models;
+using Pdnn.Torch.Models.Recreation;
+using Pdnn.Torch.Storage;
 using Pdnn.Torch.Training;
 
 namespace Pdnn.Cli.Commands;
@@ -29,11 +31,13 @@ static class TrainClassifierCommand
         var trainLimit = new Option<int?>("--train-limit") { Description = "Use only a uniform random subset of this many training images (seeded)." };
         var imageSize = CommonOptions.ImageSize();
         var noCache = CommonOptions.NoCache();
+        var recreationOption = new Option<string?>("--recreation") { Description = "Train (and test) on recreations by this model folder (pdnn train-sr / train-inpainter output): the paper's classifiers with subscript T." };
+        var init = new Option<string?>("--init") { Description = "Start from this classifier's weights (a classifier folder) instead of the seeded initialisation: fine-tuning." };
 
         var command = new Command("train-classifier", "Train a CIFAR-style ResNet classifier with TorchSharp; checkpoints, resumes, stops at a time budget.")
         {
             data, testData, arch, epochs, batch, lr, momentum, weightDecay, schedule, labelSmoothing, noAugment, seed,
-            device, output, resume, maxMinutes, trainLimit, imageSize, noCache,
+            device, output, resume, maxMinutes, trainLimit, imageSize, noCache, recreationOption, init,
         };
         command.SetAction(r => CommonOptions.Run(() =>
         {
@@ -52,6 +56,11 @@ static class TrainClassifierCommand
                 MaxMinutes = r.GetValue(maxMinutes),
             };
             var deviceChoice = TorchDevice.Resolve(r.GetValue(device)!);
+            var recreation = r.GetValue(recreationOption) is { } recDir ? RecreationModel.Load(recDir, deviceChoice.Device, options.Seed) : null;
+            var initial = r.GetValue(init) is { } initDir ? ClassifierFile.Load(initDir, deviceChoice.Device) : ((CifarResNet, ModelCard)?)null;
+            if (initial is { } i && i.Item2.Architecture != options.Architecture)
+                throw new ArgumentException($"--init {r.GetValue(init)} holds a {i.Item2.Architecture}, not the --arch {options.Architecture} to train.");
+            options = options with { Recreation = recreation?.Description, InitialWeights = r.GetValue(init) };
             var size = CommonOptions.ParseSize(r.GetValue(imageSize));
             var train = CommonOptions.LoadData(r.GetValue(data)!, Split.Train, size, r.GetValue(noCache));
             if (r.GetValue(trainLimit) is { } limit) train = train.Sample(Positive(limit, "--train-limit"), options.Seed);
@@ -62,7 +71,7 @@ static class TrainClassifierCommand
             if (test != null && !test.ClassNames.SequenceEqual(train.ClassNames))
                 throw new ArgumentException($"test classes ({string.Join(", ", test.ClassNames)}) differ from training classes ({string.Join(", ", train.ClassNames)}).");
             return ClassifierTraining.Run(options, train, test, deviceChoice, r.GetValue(output)!, r.GetValue(resume),
-                "pdnn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));
+                "pdnn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), recreation, initial?.Item1);
         }));
         return command;
     }

@@ -58,7 +58,7 @@ static class TrainRecreationCommand
             var spec = r.GetValue(o.Size) == "paper" ? SrGeneratorSpec.Paper : r.GetValue(o.Size) == "lite" ? SrGeneratorSpec.Lite
                 : throw new ArgumentException($"--size '{r.GetValue(o.Size)}': expected lite or paper.");
             double v = r.GetValue(variance), sp = r.GetValue(saltPepper);
-            return Run(r, o, "sr-generator", spec.Name, spec.ToString(), $"Gaussian variance {v} + salt-and-pepper {sp}",
+            return Run(r, o, "sr-generator", spec.Name, spec.ToString(), $"Gaussian variance {v} + salt-and-pepper {sp}", c => c with { GaussianVariance = v, SaltPepper = sp },
                 (train, options, device, observer, checkpoint, resume) =>
                 {
                     var result = RecreationTraining.TrainSrGenerator(spec, train, options, device, observer, v, sp, checkpoint, resume);
@@ -84,7 +84,7 @@ static class TrainRecreationCommand
             var spec = r.GetValue(o.Size) == "paper" ? InpainterSpec.Paper : r.GetValue(o.Size) == "lite" ? InpainterSpec.Lite
                 : throw new ArgumentException($"--size '{r.GetValue(o.Size)}': expected lite or paper.");
             int g = r.GetValue(cell);
-            return Run(r, o, "inpainter", spec.Name, spec.ToString(), $"random masks of {g}x{g} cells, ~10% hidden; at inference 10 complementary masks",
+            return Run(r, o, "inpainter", spec.Name, spec.ToString(), $"random masks of {g}x{g} cells, ~10% hidden; at inference 10 complementary masks", c => c with { Cell = g },
                 (train, options, device, observer, checkpoint, resume) =>
                 {
                     var result = RecreationTraining.TrainInpainter(spec, train, g, options, device, observer, checkpointDir: checkpoint, resume: resume);
@@ -102,7 +102,8 @@ static class TrainRecreationCommand
     delegate (nn.Module<Tensor, Tensor> Model, bool Completed, TrainingState State, string Stop) Trainer(
         ImageDataset train, RecreationTrainOptions options, Device device, ITrainingObserver observer, string checkpoint, bool resume);
 
-    static int Run(System.CommandLine.ParseResult r, Common o, string kind, string size, string architecture, string corruption, Trainer trainer,
+    static int Run(System.CommandLine.ParseResult r, Common o, string kind, string size, string architecture, string corruption,
+                   Func<RecreationCard, RecreationCard> withParameters, Trainer trainer,
                    Func<nn.Module<Tensor, Tensor>, Tensor, (Tensor Corrupted, Tensor Recreated)> recreate, int inputChannels)
     {
         var device = TorchDevice.Resolve(r.GetValue(o.Device)!);
@@ -179,7 +180,7 @@ static class TrainRecreationCommand
             ClassifierAccuracyOnRecreations = classifier != null ? (double)correctRecreated / test.Count : null,
             FilesSha256 = new() { [Path.GetFileName(weights)] = ClassifierFile.Sha256(weights), [Path.GetFileName(onnx)] = ClassifierFile.Sha256(onnx) },
         };
-        File.WriteAllText(Path.Combine(outDir, $"{kind}.card.json"), JsonSerializer.Serialize(card, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(outDir, $"{kind}.card.json"), JsonSerializer.Serialize(withParameters(card), new JsonSerializerOptions { WriteIndented = true }));
         AnsiConsole.MarkupLineInterpolated($"[green]{kind} ({size}): PSNR {psnr:F2} dB, SSIM {ssim:F4}[/] on {test.Count} test images (corrupted input: {corruptedPsnr:F2} dB)");
         if (classifier != null)
             AnsiConsole.MarkupLineInterpolated($"classifier accuracy: clean {(double)correctClean / test.Count:P2}, on recreations {(double)correctRecreated / test.Count:P2}");

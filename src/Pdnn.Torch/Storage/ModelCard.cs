@@ -26,6 +26,9 @@ public sealed record ModelCard
     public double LabelSmoothing { get; init; }
     public bool Augment { get; init; }
     public int Seed { get; init; }
+    /// <summary>The recreation the classifier was trained and tested on (the paper's subscript T), if any.</summary>
+    public string? Recreation { get; init; }
+    public string? InitialWeights { get; init; }
     public string? Command { get; init; }
     public string? Hardware { get; init; }
     public double WallSeconds { get; init; }

@@ -10,6 +10,9 @@ public sealed record RecreationCard
     public required string TrainData { get; init; }
     public int TrainCount { get; init; }
     public string? Corruption { get; init; }                   // noise (NSR) or masks (FIR) used in training
+    public double? GaussianVariance { get; init; }             // NSR's δ
+    public double? SaltPepper { get; init; }                   // NSR's δ: probability of white and of black pixels
+    public int? Cell { get; init; }                            // FIR's grid cell size g
     public int Epochs { get; init; }
     public int EpochsCompleted { get; init; }
     public int BatchSize { get; init; }

@@ -22,7 +22,11 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
     /// Trains on <paramref name="train"/>; evaluates on <paramref name="test"/> after each epoch when given.
     /// With <paramref name="checkpointDir"/> holding a checkpoint and <paramref name="resume"/>, continues it.
     /// </summary>
-    public TrainResult Run(ImageDataset train, ImageDataset? test, string? checkpointDir, bool resume)
+    /// <param name="recreate">Applied (without gradients) to every augmented training batch and to the test images: the
+    /// classifier then learns on recreations, as the paper's classifiers with subscript T.</param>
+    /// <param name="initial">Weights to start from instead of the seeded initialisation (fine-tuning).</param>
+    public TrainResult Run(ImageDataset train, ImageDataset? test, string? checkpointDir, bool resume,
+                           Func<Tensor, Tensor>? recreate = null, CifarResNet? initial = null)
     {
         if (train.Count < options.BatchSize)
             throw new ArgumentException($"the training set has {train.Count} images, fewer than one batch of {options.BatchSize}.");
@@ -32,6 +36,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         var (mean, std) = train.ChannelStatistics();
         var spec = ResNetSpec.FromName(options.Architecture) with { Mean = mean, Std = std };
         var model = new CifarResNet(spec, train.ClassNames.Count);
+        if (initial != null) model.load_state_dict(initial.state_dict());
         model.to(device);
         var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum,
                                   weight_decay: options.WeightDecay);
@@ -78,6 +83,12 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                     foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                     var (x, y) = trainImages.Batch(order.AsSpan(step * options.BatchSize, options.BatchSize));
                     if (options.Augment) x = Augmentation.CropAndFlip(x, new Random(Seeds.Derive(options.Seed, Seeds.AugmentStream, epoch, step)));
+                    if (recreate != null)
+                        using (no_grad())
+                        {
+                            manual_seed(Seeds.Derive(options.Seed, Seeds.NoiseStream, epoch, step)); // the recreation's noise, reproducibly
+                            x = recreate(x).detach();
+                        }
                     var (loss, logits) = Step(model, optimizer, x, y, options.LabelSmoothing);
                     lossSum.add_(loss.detach().to(ScalarType.Float64) * y.shape[0]);
                     correctSum.add_(logits.argmax(1).eq(y).sum());
@@ -101,7 +112,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
 
             if (state.StepInEpoch == stepsPerEpoch)
             {
-                double? testAccuracy = testImages != null ? ClassifierEvaluator.Evaluate(model, testImages).Accuracy : null;
+                double? testAccuracy = testImages != null ? Evaluate(model, testImages, recreate) : null;
                 var summary = new EpochSummary(epoch + 1, lossSum.item<double>() / seen, (double)correctSum.item<long>() / seen,
                     testAccuracy, (seen - seenBefore) / epochClock.Elapsed.TotalSeconds, epochClock.Elapsed.TotalSeconds);
                 observer.EpochEnded(summary);
@@ -126,6 +137,28 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         bool completed = state.Epoch >= options.Epochs;
         model.eval();
         return new TrainResult(model, completed, state, completed ? "completed" : stopReason!);
+    }
+
+    /// <summary>Test accuracy, on recreated test images when training on recreations (noise seeded, so epochs compare).</summary>
+    double Evaluate(CifarResNet model, DeviceImages test, Func<Tensor, Tensor>? recreate)
+    {
+        if (recreate == null) return ClassifierEvaluator.Evaluate(model, test).Accuracy;
+        manual_seed(Seeds.Derive(options.Seed, Seeds.NoiseStream, -1));
+        return ClassifierEvaluator.Evaluate(new RecreatedInput(recreate, model), test, batchSize: 100).Accuracy;
+    }
+
+    sealed class RecreatedInput : nn.Module<Tensor, Tensor>
+    {
+        readonly Func<Tensor, Tensor> recreate;
+        readonly CifarResNet classifier;
+
+        public RecreatedInput(Func<Tensor, Tensor> recreate, CifarResNet classifier) : base("RecreatedInput")
+        {
+            this.recreate = recreate; this.classifier = classifier;
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x) => classifier.forward(recreate(x));
     }
 
     /// <summary>One SGD step on a batch: forward, cross-entropy (with label smoothing), backward, update.</summary>

@@ -15,6 +15,10 @@ public sealed record TrainOptions
     /// <summary>Random crop (padding 4) and horizontal flip.</summary>
     public bool Augment { get; init; } = true;
     public int Seed { get; init; }
+    /// <summary>The recreation the classifier learns on (the paper's subscript T), if any: its description.</summary>
+    public string? Recreation { get; init; }
+    /// <summary>Where the initial weights came from (fine-tuning), if not from the seed.</summary>
+    public string? InitialWeights { get; init; }
 
     // Not part of what the run computes: where it stops and how it reports.
     /// <summary>Stop cleanly (with a checkpoint) once this much wall time has passed; resume later.</summary>
@@ -26,5 +30,5 @@ public sealed record TrainOptions
 
     /// <summary>The options that a resumed run must share with the run it continues.</summary>
     public string Identity() =>
-        $"{Architecture}|{Epochs}|{BatchSize}|{LearningRate}|{Momentum}|{WeightDecay}|{Schedule}|{LabelSmoothing}|{Augment}|{Seed}";
+        $"{Architecture}|{Epochs}|{BatchSize}|{LearningRate}|{Momentum}|{WeightDecay}|{Schedule}|{LabelSmoothing}|{Augment}|{Seed}|{Recreation}|{InitialWeights}";
 }

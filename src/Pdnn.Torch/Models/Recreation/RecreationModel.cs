@@ -1,0 +1,78 @@
+using System.Text.Json;
+using Pdnn.Data;
+using Pdnn.Torch.Storage;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pdnn.Torch.Models.Recreation;
+
+/// <summary>
+/// A trained recreation R∘δ loaded from its folder (card, weights): NSR (noise, SR generator, resize back) or FIR
+/// (10 complementary masks of g-pixel cells, seeded, inpainted and joined). Differentiable; noise comes from torch's RNG.
+/// </summary>
+public sealed class RecreationModel
+{
+    RecreationModel(string description, RecreationCard card, Func<Tensor, Tensor> apply)
+    {
+        Description = description; Card = card; this.apply = apply;
+    }
+
+    readonly Func<Tensor, Tensor> apply;
+
+    public string Description { get; }
+    public RecreationCard Card { get; }
+
+    public Tensor Apply(Tensor x) => apply(x);
+
+    /// <summary>Loads the recreation in <paramref name="dir"/> (sr-generator.card.json or inpainter.card.json), checking the weights' SHA-256.</summary>
+    public static RecreationModel Load(string dir, Device device, int maskSeed = 0)
+    {
+        var cardPath = new[] { "sr-generator.card.json", "inpainter.card.json" }.Select(f => Path.Combine(dir, f)).FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException($"{dir}: no sr-generator.card.json or inpainter.card.json (a folder written by pdnn train-sr / train-inpainter).");
+        var card = JsonSerializer.Deserialize<RecreationCard>(File.ReadAllText(cardPath)) ?? throw new InvalidDataException($"{cardPath}: empty card.");
+        var weights = Path.Combine(dir, card.Kind + ".weights.bin");
+        if (!card.FilesSha256.TryGetValue(Path.GetFileName(weights), out var expected) || ClassifierFile.Sha256(weights) != expected)
+            throw new InvalidDataException($"{weights}: missing, or its SHA-256 does not match {cardPath}.");
+        if (card.Kind == "sr-generator")
+        {
+            var generator = new SrGenerator(card.Size == "paper" ? SrGeneratorSpec.Paper : SrGeneratorSpec.Lite);
+            generator.load(weights);
+            generator.to(device).eval();
+            double v = card.GaussianVariance ?? throw new InvalidDataException($"{cardPath}: no GaussianVariance."), sp = card.SaltPepper ?? 0;
+            return new RecreationModel($"NSR ({card.Size}; Gaussian {v} + salt-and-pepper {sp})", card,
+                x => Recreations.SuperResolve(generator, Training.Recreation.RecreationTraining.Corrupt(x, v, sp)));
+        }
+        if (card.Kind == "inpainter")
+        {
+            var inpainter = new Inpainter(card.Size == "paper" ? InpainterSpec.Paper : InpainterSpec.Lite);
+            inpainter.load(weights);
+            inpainter.to(device).eval();
+            int g = card.Cell ?? throw new InvalidDataException($"{cardPath}: no Cell.");
+            Tensor? masks = null;
+            return new RecreationModel($"FIR ({card.Size}; 10 masks, g={g}, mask seed {maskSeed})", card, x =>
+            {
+                // Made at the first call (it knows the image size), kept out of that call's dispose scope.
+                masks ??= Recreations.MaskTensor(MaskSet.Draw(10, g, (int)x.shape[2], (int)x.shape[3], new Random(maskSeed)), x.device).DetachFromDisposeScope();
+                return Recreations.InpaintAggregate(inpainter, x, masks);
+            });
+        }
+        throw new InvalidDataException($"{cardPath}: unknown recreation kind '{card.Kind}'.");
+    }
+}
+
+/// <summary>φDNN(x) = C(R(δ(x))): a classifier that only ever sees the recreation of its input.</summary>
+public sealed class PhiDnn : nn.Module<Tensor, Tensor>
+{
+    readonly nn.Module<Tensor, Tensor> classifier;
+
+    public PhiDnn(RecreationModel recreation, nn.Module<Tensor, Tensor> classifier) : base("PhiDnn")
+    {
+        Recreation = recreation;
+        this.classifier = classifier;
+        RegisterComponents();
+    }
+
+    public RecreationModel Recreation { get; }
+
+    public override Tensor forward(Tensor x) => classifier.forward(Recreation.Apply(x));
+}
