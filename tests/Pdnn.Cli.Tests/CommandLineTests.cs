@@ -121,3 +121,19 @@ public sealed class RecreationCommandTests
         StringAssert.Contains(result.Output, "--size 'huge'");
     }
 }
+
+[TestClass]
+public sealed class DemoCommandTests
+{
+    [TestMethod]
+    public void DemoTrainsThenRunsTheShippedModelsAsMlNetChains()
+    {
+        var result = PdnnProcess.Run("demo", "--epochs", "1", "--device", "cpu", "--out", TestPaths.NewTempDir(), "--data", TestPaths.Sample);
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.Output, "test accuracy");
+        var line = result.Output.Split('\n').Single(l => l.Contains("ResNet-20, no defence"));
+        var accuracy = double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^2], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.IsTrue(accuracy > 80, $"the shipped ResNet-20 through ML.NET: {line}");
+        StringAssert.Contains(result.Output, "FIR (lite), g=1");
+    }
+}

@@ -1,5 +1,8 @@
 using System.CommandLine;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using Pdnn.Data;
+using Pdnn.MLNet;
 using Pdnn.Torch.Devices;
 using Pdnn.Torch.Training;
 using Spectre.Console;
@@ -31,10 +34,62 @@ static class DemoCommand
             var test = CommonOptions.LoadData(path, Split.Test, null, noCache: false);
             var options = new TrainOptions { Architecture = r.GetValue(arch)!, Epochs = r.GetValue(epochs), BatchSize = 64, LearningRate = 0.05, Seed = 0 };
             AnsiConsole.MarkupLineInterpolated($"[bold]demo:[/] {options.Architecture}, {options.Epochs} epochs, batch {options.BatchSize}, on {train.Count} images; chance is 10%.");
-            return ClassifierTraining.Run(options, train, test, deviceChoice, outDir, resume: false,
+            int code = ClassifierTraining.Run(options, train, test, deviceChoice, outDir, resume: false,
                 "pdnn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));
+            if (code == 0) ShippedModelsInMlNet(path);
+            return code;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The shipped ResNet-20 and recreation models (models/, ONNX) as ML.NET chains on the same test images: the plain
+    /// classifier and the φDNNs built from it. Skipped, with a line saying so, where models/ is not beside the sample.
+    /// </summary>
+    static void ShippedModelsInMlNet(string sample)
+    {
+        var models = Path.GetFullPath(Path.Combine(sample, "..", "..", "..", "models"));
+        var classifier = Path.Combine(models, "resnet20-cifar10", "classifier.onnx");
+        if (!File.Exists(classifier))
+        {
+            AnsiConsole.MarkupLineInterpolated($"[grey]no shipped models in {models}; skipping the ML.NET part.[/]");
+            return;
+        }
+        var ml = new MLContext(seed: 0);
+        var images = DatasetLoader.Load(sample, Split.Test);
+        var rows = Enumerable.Range(0, images.Count).Select(i => new ImageRow
+        {
+            Image = images.Image(i).ToArray().Select(b => b / 255f).ToArray(), Label = images.ClassNames[images.Labels[i]],
+        });
+        var schema = SchemaDefinition.Create(typeof(ImageRow));
+        schema[nameof(ImageRow.Image)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, images.ImageSize);
+        var data = ml.Data.LoadFromEnumerable(rows, schema);
+        string Model(string folder, string file) => Path.Combine(models, folder, file);
+        string Tuned(string recreation) =>
+            File.Exists(Model($"resnet20-cifar10-on-{recreation}", "classifier.onnx")) ? Model($"resnet20-cifar10-on-{recreation}", "classifier.onnx") : classifier;
+        var chains = new List<(string, IEstimator<ITransformer>)> { ("ResNet-20, no defence", ml.Transforms.RobustClassify(classifier)) };
+        if (File.Exists(Model("sr-lite-cifar10", "sr-generator.onnx")))
+            chains.Add(("NSR (lite): noise → SR → resize", ml.Transforms.NoisyCorrupt("Image", new() { GaussianVariance = 0.01, SaltProbability = 0.01, PepperProbability = 0.01 }, seed: 1)
+                .Append(ml.Transforms.SuperResolve("Image", Model("sr-lite-cifar10", "sr-generator.onnx"))).Append(ml.Transforms.RobustClassify(Tuned("sr-lite")))));
+        foreach (var g in new[] { 1, 4, 8 })
+            if (File.Exists(Model($"inpainter-lite-g{g}-cifar10", "inpainter.onnx")))
+                chains.Add(($"FIR (lite), g={g}", ml.Transforms.MaskedInpaintAggregate("Image", Model($"inpainter-lite-g{g}-cifar10", "inpainter.onnx"), gridCell: g)
+                    .Append(ml.Transforms.RobustClassify(Tuned($"inpainter-lite-g{g}")))));
+        AnsiConsole.MarkupLineInterpolated($"[bold]shipped models as ML.NET chains[/] on the same {images.Count} test images (clean accuracy; robustness is the evaluator's, issue 5):");
+        foreach (var (name, chain) in chains)
+        {
+            var scored = chain.Fit(data).Transform(data);
+            var predicted = scored.GetColumn<uint>("PredictedLabel").ToArray();
+            var truth = scored.GetColumn<string>("Label").ToArray();
+            double accuracy = predicted.Zip(truth).Count(p => images.ClassNames[(int)p.First - 1] == p.Second) / (double)truth.Length;
+            AnsiConsole.MarkupLineInterpolated($"  {name,-34} {accuracy,7:P1}");
+        }
+    }
+
+    sealed class ImageRow
+    {
+        public float[] Image { get; set; } = [];
+        public string Label { get; set; } = "";
     }
 
     /// <summary>The sample in the repository: from the working folder or the app's folder upwards.</summary>
