@@ -1,0 +1,83 @@
+using Pdnn.Attacks.Attacks;
+using Pdnn.Data;
+using Pdnn.Tests;
+using Pdnn.Torch.Storage;
+using Pdnn.Torch.Training;
+using static TorchSharp.torch;
+
+namespace Pdnn.Attacks.Tests;
+
+[TestClass]
+public sealed class StrongerAttackTests
+{
+    /// <summary>The shipped ResNet-20 (86.87% on CIFAR-10) and 100 bundled test images.</summary>
+    static readonly Lazy<(Func<Tensor, Tensor> Model, Tensor X, Tensor Y)> shipped = new(() =>
+    {
+        var (model, _) = ClassifierFile.Load(Path.Combine(TestPaths.RepoRoot, "models", "resnet20-cifar10"), CPU);
+        var test = DatasetLoader.Load(TestPaths.Sample, Split.Test, new() { UseCache = false }).Sample(100, 1);
+        using var images = new DeviceImages(test, CPU);
+        var (x, y) = images.Range(0, test.Count);
+        return (model.forward, x.detach(), y.detach());
+    });
+
+    static double Accuracy(Func<Tensor, Tensor> model, Tensor x, Tensor y)
+    {
+        using var noGrad = no_grad();
+        return model(x).argmax(1).eq(y).to(ScalarType.Float32).mean().item<float>();
+    }
+
+    [TestMethod]
+    public void CheckpointsFollowThePaper()
+    {
+        CollectionAssert.AreEqual(new[] { 22, 41, 57, 70, 80, 87, 93, 99 }, Apgd.Checkpoints(100).ToArray());
+    }
+
+    [TestMethod]
+    public void ApgdIsAtLeastAsStrongAsPgdWithTheSameBudgetOnARealModel()
+    {
+        var (model, x, y) = shipped.Value;
+        const double eps = 1.0 / 255;
+        double clean = Accuracy(model, x, y);
+        double pgd = Accuracy(model, new Pgd(model, eps, eps / 4, 10).Perturb(x, y), y);
+        double apgd = Accuracy(model, new Apgd(model, eps, 10).Perturb(x, y), y);
+        double dlr = Accuracy(model, new Apgd(model, eps, 10, ApgdLoss.Dlr).Perturb(x, y), y);
+        Assert.IsTrue(pgd < clean, $"PGD {pgd:P0} vs clean {clean:P0}");
+        Assert.IsTrue(apgd <= pgd + 0.02, $"APGD-CE {apgd:P0} vs PGD {pgd:P0} at ε = 1/255, 10 steps");
+        Assert.IsTrue(dlr < clean, $"APGD-DLR {dlr:P0} vs clean {clean:P0}");
+        var adversarial = new Apgd(model, eps, 10).Perturb(x, y);
+        Assert.IsTrue((adversarial - x).abs().max().item<float>() <= eps + 1e-6);
+    }
+
+    [TestMethod]
+    public void DifferentialEvolutionFindsTheOneDecisivePixel()
+    {
+        // A constructed model: class 0 exactly when the red value of pixel (row 3, column 5) exceeds 0.5.
+        Func<Tensor, Tensor> model = x =>
+        {
+            var s = x[.., 0, 3, 5];
+            return stack([s - 0.5, 0.5 - s], 1) * 20;
+        };
+        var x = full([2, 3, 8, 8], 0.9f);
+        var y = tensor(new long[] { 0, 0 });
+        var attack = new PixelAttack(model, pixels: 1, population: 60, generations: 50, seed: 4);
+
+        var adversarial = attack.Perturb(x, y);
+
+        Assert.AreEqual(0.0, Accuracy(model, adversarial, y), "both images misclassified");
+        var changed = (adversarial != x).any(1);
+        Assert.AreEqual(2L, changed.sum().item<long>(), "one pixel changed per image");
+        Assert.IsTrue(changed[.., 3, 5].all().item<bool>(), "the changed pixel is the decisive one");
+        Assert.IsTrue(attack.Queries <= 2L * 60 * 51);
+    }
+
+    [TestMethod]
+    public void BpdaPassesTheGradientThroughAsTheIdentity()
+    {
+        Func<Tensor, Tensor> quantise = x => (x * 3).round() / 3; // non-differentiable: zero gradient almost everywhere
+        var x = rand(2, 3, 4, 4).requires_grad_(true);
+        var through = Bpda.Identity(quantise)(x);
+        Assert.IsTrue(through.allclose(quantise(x.detach()), atol: 1e-6), "the forward pass is the pre-processing itself");
+        var gradient = autograd.grad([(through * through).sum()], [x])[0];
+        Assert.IsTrue(gradient.allclose(2 * through.detach(), atol: 1e-6), "the backward pass treats it as the identity");
+    }
+}
