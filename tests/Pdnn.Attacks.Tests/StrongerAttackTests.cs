@@ -81,3 +81,27 @@ public sealed class StrongerAttackTests
         Assert.IsTrue(gradient.allclose(2 * through.detach(), atol: 1e-6), "the backward pass treats it as the identity");
     }
 }
+
+[TestClass]
+public sealed class SquareAttackTests
+{
+    [TestMethod]
+    public void SquareAttackLowersAccuracyWithoutGradientsAndStaysInTheBall()
+    {
+        var (model, _) = ClassifierFile.Load(Path.Combine(TestPaths.RepoRoot, "models", "resnet20-cifar10"), CPU);
+        var test = DatasetLoader.Load(TestPaths.Sample, Split.Test, new() { UseCache = false }).Sample(50, 2);
+        using var images = new DeviceImages(test, CPU);
+        var (x, y) = images.Range(0, test.Count);
+        const double eps = 8.0 / 255;
+        Func<Tensor, Tensor> queryOnly = input => { using var noGrad = no_grad(); return model.forward(input); };
+
+        var adversarial = new Square(queryOnly, eps, queries: 100, seed: 1).Perturb(x, y);
+
+        using var noGrad = no_grad();
+        double clean = model.forward(x).argmax(1).eq(y).to(ScalarType.Float32).mean().item<float>();
+        double attacked = model.forward(adversarial).argmax(1).eq(y).to(ScalarType.Float32).mean().item<float>();
+        Assert.IsTrue(attacked < clean - 0.2, $"Square (100 queries, 8/255): {attacked:P0} vs clean {clean:P0}");
+        Assert.IsTrue((adversarial - x).abs().max().item<float>() <= eps + 1e-6);
+        Assert.IsTrue(adversarial.min().item<float>() >= 0 && adversarial.max().item<float>() <= 1);
+    }
+}

@@ -1,0 +1,65 @@
+using static TorchSharp.torch;
+
+namespace Pdnn.Attacks.Attacks;
+
+/// <summary>
+/// The Square attack (Andriushchenko et al. 2020), L∞, query-only: start from vertical stripes of ±ε; then, at every
+/// iteration, change one random square window of each image to a random corner of the ε-box (±ε per channel) and keep
+/// the change where it lowers the margin z_y − max_{i≠y} z_i. The window's share of the image starts at
+/// <see cref="InitialFraction"/> and halves on the paper's schedule (scaled to <see cref="Queries"/>). Images already
+/// misclassified are left alone. Needs no gradient, so gradient masking does not stop it.
+/// </summary>
+public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queries = 1000, double initialFraction = 0.05, int seed = 0)
+    : Attack(model, epsilon)
+{
+    public int Queries { get; } = queries;
+    public double InitialFraction { get; } = initialFraction;
+
+    Tensor Margin(Tensor x, Tensor labels)
+    {
+        using var noGrad = no_grad();
+        var logits = Model(x);
+        var trueLogit = logits.gather(1, labels.unsqueeze(1)).squeeze(1);
+        var others = logits.scatter(1, labels.unsqueeze(1), full_like(logits, double.NegativeInfinity)).amax([1]);
+        return trueLogit - others;
+    }
+
+    double Fraction(int iteration)
+    {
+        int i = (int)(iteration * 10000.0 / Queries);
+        int halvings = new[] { 10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000 }.Count(t => i > t);
+        return InitialFraction / Math.Pow(2, halvings);
+    }
+
+    public override Tensor Perturb(Tensor images, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        var random = new Random(seed);
+        long n = images.shape[0], c = images.shape[1], h = images.shape[2], w = images.shape[3];
+        var stripes = tensor(Enumerable.Range(0, (int)(n * c * w)).Select(_ => random.Next(2) == 0 ? -1f : 1f).ToArray(), [n, c, 1, w]).to(images.device);
+        var x = Project(images + Epsilon * stripes, images);
+        var margin = Margin(x, labels);
+        for (int iteration = 1; iteration < Queries; iteration++)
+        {
+            var active = (margin > 0).nonzero().flatten().cpu().data<long>().ToArray();
+            if (active.Length == 0) break;
+            int side = (int)Math.Clamp(Math.Round(Math.Sqrt(Fraction(iteration) * h * w)), 1, h - 1);
+            var candidate = x.clone();
+            foreach (var i in active)
+            {
+                int row = random.Next((int)h - side + 1), col = random.Next((int)w - side + 1);
+                for (int ch = 0; ch < c; ch++)
+                {
+                    float delta = (float)(random.Next(2) == 0 ? -Epsilon : Epsilon);
+                    var window = images[i, ch, TensorIndex.Slice(row, row + side), TensorIndex.Slice(col, col + side)];
+                    candidate[i, ch, TensorIndex.Slice(row, row + side), TensorIndex.Slice(col, col + side)] = (window + delta).clamp(0, 1);
+                }
+            }
+            var candidateMargin = Margin(candidate, labels);
+            var better = (candidateMargin < margin) & (margin > 0);
+            x = where(better.reshape(-1, 1, 1, 1), candidate, x);
+            margin = where(better, candidateMargin, margin);
+        }
+        return Project(x, images).detach().MoveToOuterDisposeScope();
+    }
+}
