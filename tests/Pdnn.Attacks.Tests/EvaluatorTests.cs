@@ -1,0 +1,88 @@
+using Pdnn.Attacks.Attacks;
+using Pdnn.Attacks.Evaluation;
+using static TorchSharp.torch;
+
+namespace Pdnn.Attacks.Tests;
+
+[TestClass]
+public sealed class EvaluatorTests
+{
+    [TestMethod]
+    public void WilsonIntervalMatchesPublishedValues()
+    {
+        var (low, high) = Wilson.Interval(0, 10);
+        Assert.AreEqual(0.0, low, 1e-4);
+        Assert.AreEqual(0.2775, high, 1e-4);
+        (low, high) = Wilson.Interval(5, 10);
+        Assert.AreEqual(0.2366, low, 1e-4);
+        Assert.AreEqual(0.7634, high, 1e-4);
+    }
+
+    /// <summary>Class = whether the mean pixel exceeds 0.5; images whose label is known by construction.</summary>
+    static (Func<Tensor, Tensor> Model, Tensor X, Tensor Y) Brightness()
+    {
+        Func<Tensor, Tensor> model = x => { var m = x.flatten(1).mean([1]); return stack([0.5 - m, m - 0.5], 1); };
+        var levels = new float[] { 0.1f, 0.3f, 0.45f, 0.55f, 0.7f, 0.9f, 0.2f, 0.8f };
+        var x = stack(levels.Select(v => full([3, 4, 4], v)).ToArray());
+        var y = tensor(new long[] { 0, 0, 0, 1, 1, 1, 1, 0 }); // the last two are mislabelled on purpose: clean accuracy 6/8
+        return (model, x, y);
+    }
+
+    [TestMethod]
+    public void SummaryMatchesAHandCount()
+    {
+        var (model, x, y) = Brightness();
+        var attacks = new[]
+        {
+            new NamedAttack("none", (images, _) => images.clone()),
+            // Pushes every image by 0.1 towards the other class: flips exactly those within 0.1 of the boundary (0.45, 0.55).
+            new NamedAttack("shift", (images, labels) => (images + 0.1 * (1 - 2 * labels.to(ScalarType.Float32)).reshape(-1, 1, 1, 1)).clamp(0, 1)),
+        };
+
+        var report = RobustnessEvaluator.Run(model, x, y, attacks, batchSize: 3);
+
+        Assert.AreEqual(6, report.Clean.Correct);
+        Assert.AreEqual(6, report.Attacks[0].Correct);
+        Assert.AreEqual(4, report.Attacks[1].Correct, "0.45 and 0.55 flip; the mislabelled two stay wrong");
+        Assert.AreEqual(4, report.WorstCase.Correct);
+        Assert.HasCount(16, report.Outcomes);
+        var shifted = report.Outcomes.Where(o => o.Attack == "shift").ToList();
+        Assert.IsTrue(shifted.All(o => Math.Abs(o.LinfNorm - 0.1) < 1e-6), "every image moved by exactly 0.1 in L∞");
+        Assert.AreEqual(1L, shifted[2].AdversarialPrediction);
+        Assert.IsEmpty(report.Flags);
+    }
+
+    [TestMethod]
+    public void FlagsWarnAboutQueryOnlyWinsAndMissingEot()
+    {
+        var (model, x, y) = Brightness();
+        var attacks = new[]
+        {
+            new NamedAttack("weak white-box", (images, _) => images.clone()),
+            new NamedAttack("black-box", (images, labels) => (1 - images), QueryOnly: true),
+        };
+
+        var report = RobustnessEvaluator.Run(model, x, y, attacks, randomised: true);
+
+        Assert.IsTrue(report.Flags.Any(f => f.Contains("possible gradient masking")), string.Join("\n", report.Flags));
+        Assert.IsTrue(report.Flags.Any(f => f.Contains("without EOT")), string.Join("\n", report.Flags));
+    }
+
+    [TestMethod]
+    public void EpsilonChecksCatchTheUsualSymptoms()
+    {
+        Assert.IsEmpty(RobustnessEvaluator.EpsilonChecks([(0, 0.9), (2 / 255.0, 0.5), (8 / 255.0, 0.1), (0.3, 0.0)], 0.9));
+        var flags = RobustnessEvaluator.EpsilonChecks([(0, 0.7), (2 / 255.0, 0.5), (8 / 255.0, 0.6), (0.3, 0.4)], 0.9);
+        Assert.HasCount(3, flags);
+    }
+
+    [TestMethod]
+    public void PgdThroughTheEvaluatorRespectsTheBudget()
+    {
+        var (model, x, y) = Brightness();
+        var pgd = new Pgd(model, 0.06, 0.02, 10);
+        var report = RobustnessEvaluator.Run(model, x, y, [new NamedAttack("pgd", pgd.Perturb)]);
+        Assert.IsTrue(report.Outcomes.All(o => o.LinfNorm <= 0.06 + 1e-6));
+        Assert.AreEqual(4, report.Attacks[0].Correct, "ε = 0.06 flips the images at 0.45 and 0.55 only");
+    }
+}
