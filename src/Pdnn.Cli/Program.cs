@@ -16,5 +16,6 @@ var root = new RootCommand("pdnn: Perceptual DNNs for ML.NET. Train and evaluate
     BenchInferenceCommand.Create(),
     TrainRecreationCommand.CreateSr(),
     TrainRecreationCommand.CreateInpainter(),
+    EvaluateCommand.Create(),
 };
 return root.Parse(args).Invoke();

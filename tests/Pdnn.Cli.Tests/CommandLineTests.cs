@@ -137,3 +137,30 @@ public sealed class DemoCommandTests
         StringAssert.Contains(result.Output, "FIR (lite), g=1");
     }
 }
+
+[TestClass]
+public sealed class EvaluateCommandTests
+{
+    [TestMethod]
+    public void EvaluateWritesJsonCsvAndMarkdownForTheShippedModels()
+    {
+        var outDir = TestPaths.NewTempDir();
+        var result = PdnnProcess.Run("evaluate", "--defense", "fs", "--models", Path.Combine(TestPaths.RepoRoot, "models"), "--data", TestPaths.Sample,
+                                     "--n", "10", "--attacks", "fgsm,pgd", "--steps", "3", "--device", "cpu", "--out", outDir);
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json"))).RootElement;
+        Assert.AreEqual(10, json.GetProperty("Count").GetInt32());
+        Assert.AreEqual(2, json.GetProperty("Attacks").GetArrayLength());
+        Assert.AreEqual(1 + 2 * 10, File.ReadAllLines(Path.Combine(outDir, "outcomes.csv")).Length, "header + one row per image and attack");
+        StringAssert.Contains(File.ReadAllText(Path.Combine(outDir, "summary.md")), "| FS: 4-bit squeezing");
+    }
+
+    [TestMethod]
+    public void UnknownAttackIsNamed()
+    {
+        var result = PdnnProcess.Run("evaluate", "--models", Path.Combine(TestPaths.RepoRoot, "models"), "--data", TestPaths.Sample,
+                                     "--n", "5", "--attacks", "cw", "--device", "cpu", "--out", TestPaths.NewTempDir());
+        Assert.AreEqual(2, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.Output, "unknown attack 'cw'");
+    }
+}
