@@ -18,7 +18,10 @@ public sealed class MaskSet
     public int Height { get; }
     public int Width { get; }
 
-    /// <summary>1 where mask <paramref name="k"/> covers pixel (row-major index) <paramref name="pixel"/>.</summary>
+    /// <summary>The one mask that covers pixel (row-major index) <paramref name="pixel"/>.</summary>
+    public int Owner(int pixel) => owner[pixel];
+
+    /// <summary>Whether mask <paramref name="k"/> covers pixel (row-major index) <paramref name="pixel"/>.</summary>
     public bool Covers(int k, int pixel) => owner[pixel] == k;
 
     public static MaskSet Draw(int count, int cell, int height, int width, Random random)

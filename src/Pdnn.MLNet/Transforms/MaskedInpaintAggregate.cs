@@ -66,15 +66,9 @@ public sealed class MaskedInpaintAggregateTransformer : ImageToImageTransformer,
         for (int i = 0; i < count; i++)
             for (int p = 0; p < plane; p++)
             {
-                int m = OwnerOf(masks[i], p);
+                int m = masks[i].Owner(p);
                 for (int ch = 0; ch < c; ch++) output[i * Shape.Size + ch * plane + p] = filled[(i * k + m) * Shape.Size + ch * plane + p];
             }
-    }
-
-    static int OwnerOf(MaskSet masks, int pixel)
-    {
-        for (int m = 0; m < masks.Count; m++) if (masks.Covers(m, pixel)) return m;
-        throw new InvalidOperationException($"pixel {pixel} is covered by no mask.");
     }
 
 
