@@ -28,11 +28,10 @@ Console.WriteLine($"TorchSharp device: {device.Description}");
 var train = DatasetLoader.Load(sample, Split.Train);
 var classifier = new ClassifierTrainer(new TrainOptions { Architecture = "resnet8", Epochs = 15, BatchSize = 64, LearningRate = 0.05 }, device.Device, log)
     .Run(train, null, null, false).Model;
-var (mean, std) = train.ChannelStatistics();
 var classifierOnnx = Path.Combine(outDir, "classifier.onnx");
 ClassifierOnnx.Export(classifier, new ModelCard
 {
-    Architecture = "resnet8", ClassNames = [.. train.ClassNames], InputShape = [3, 32, 32], NormalizeMean = mean, NormalizeStd = std,
+    Architecture = "resnet8", ClassNames = [.. train.ClassNames], InputShape = [3, 32, 32],
     TrainData = train.Source, WeightsFile = "", WeightsSha256 = "",
 }, classifierOnnx);
 var recreationOptions = new RecreationTrainOptions { Epochs = 3, BatchSize = 32, LearningRate = 2e-3, MaxMinutes = 1.5 };

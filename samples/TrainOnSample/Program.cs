@@ -18,12 +18,11 @@ var options = new TrainOptions { Architecture = "resnet8", Epochs = 10, BatchSiz
 var result = new ClassifierTrainer(options, device.Device, new TextTrainingObserver(Console.Out))
     .Run(train, test, checkpointDir: null, resume: false);
 
-var (mean, std) = train.ChannelStatistics();
 var outDir = Path.Combine("out", "sample-classifier");
 ClassifierFile.Save(outDir, "classifier", result.Model, new ModelCard
 {
     Architecture = options.Architecture, ClassNames = [.. train.ClassNames], InputShape = [3, train.Height, train.Width],
-    NormalizeMean = mean, NormalizeStd = std, TrainData = train.Source, TrainCount = train.Count, Epochs = options.Epochs,
+    TrainData = train.Source, TrainCount = train.Count, Epochs = options.Epochs,
     Seed = options.Seed, Hardware = Hardware.Describe(device), WeightsFile = "", WeightsSha256 = "",
 });
 

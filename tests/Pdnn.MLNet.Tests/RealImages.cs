@@ -49,10 +49,9 @@ static class RealImages
         var train = DatasetLoader.Load(TestPaths.Sample, Split.Train, new() { UseCache = false });
         var options = new TrainOptions { Architecture = "resnet8", Epochs = 2, BatchSize = 64, LearningRate = 0.05, Seed = 0 };
         var model = new ClassifierTrainer(options, CPU, new TextTrainingObserver(TextWriter.Null)).Run(train, null, null, false).Model;
-        var (mean, std) = train.ChannelStatistics();
         var card = new ModelCard
         {
-            Architecture = "resnet8", ClassNames = [.. train.ClassNames], InputShape = [3, 32, 32], NormalizeMean = mean, NormalizeStd = std,
+            Architecture = "resnet8", ClassNames = [.. train.ClassNames], InputShape = [3, 32, 32],
             TrainData = train.Source, WeightsFile = "", WeightsSha256 = "",
         };
         var path = System.IO.Path.Combine(TestPaths.NewTempDir(), "classifier.onnx");

@@ -15,12 +15,11 @@ public sealed class ClassifierFileTests
         var options = new TrainOptions { Architecture = "tiny", Epochs = 1, BatchSize = 64, Seed = 1 };
         var model = new ClassifierTrainer(options, CPU, new TextTrainingObserver(TextWriter.Null))
             .Run(TestData.Train.Sample(256, 0), null, null, false).Model;
-        var (mean, std) = TestData.Train.Sample(256, 0).ChannelStatistics();
         var dir = TestPaths.NewTempDir();
         ClassifierFile.Save(dir, "classifier", model, new ModelCard
         {
             Architecture = "tiny", ClassNames = TestData.Train.ClassNames.ToArray(), InputShape = [3, 32, 32],
-            NormalizeMean = mean, NormalizeStd = std, TrainData = "test", WeightsFile = "", WeightsSha256 = "",
+            TrainData = "test", WeightsFile = "", WeightsSha256 = "",
         });
         return (dir, model);
     }

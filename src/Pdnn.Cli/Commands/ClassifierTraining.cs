@@ -39,14 +39,11 @@ static class ClassifierTraining
             eval = recreation == null ? ClassifierEvaluator.Evaluate(result.Model, testImages)
                 : ClassifierEvaluator.Evaluate(new PhiDnn(recreation, result.Model), testImages, batchSize: 100);
         }
-        var (mean, std) = train.ChannelStatistics(); // what the trainer's normalisation layer was built with
         var card = new ModelCard
         {
             Architecture = options.Architecture,
             ClassNames = train.ClassNames.ToArray(),
             InputShape = [train.Channels, train.Height, train.Width],
-            NormalizeMean = mean,
-            NormalizeStd = std,
             Parameters = result.Model.parameters().Sum(p => p.numel()),
             TrainData = train.Source,
             TrainCount = train.Count,

@@ -35,6 +35,9 @@ public sealed class CifarResNet : Module<Tensor, Tensor>, IOnnxExportable
         RegisterComponents();
     }
 
+    /// <summary>The normalisation statistics of the first layer (the training set's, or those loaded with the weights).</summary>
+    public (float[] Mean, float[] Std) Normalization => normalize.Statistics;
+
     /// <summary>Class logits, N x classes.</summary>
     public override Tensor forward(Tensor x)
     {

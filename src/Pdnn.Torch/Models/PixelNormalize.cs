@@ -22,5 +22,8 @@ public sealed class PixelNormalize : nn.Module<Tensor, Tensor>, IOnnxExportable
 
     public override Tensor forward(Tensor x) => (x - mean) / std;
 
+    /// <summary>The per-channel mean and standard deviation this layer uses (after loading: the saved ones).</summary>
+    public (float[] Mean, float[] Std) Statistics => (mean.cpu().data<float>().ToArray(), std.cpu().data<float>().ToArray());
+
     public string ExportOnnx(OnnxGraphBuilder graph, string x) => graph.Normalize(x, mean, std);
 }

@@ -14,7 +14,7 @@ public static class ClassifierFile
 
     public static string CardPath(string dir, string name = "classifier") => Path.Combine(dir, name + ".card.json");
 
-    /// <summary>Saves the weights, fills in their file name and hash, writes the card; returns the card's path.</summary>
+    /// <summary>Saves the weights, fills in their file name, hash and the model's normalisation, writes the card; returns the card's path.</summary>
     public static string Save(string dir, string name, CifarResNet model, ModelCard card)
     {
         Directory.CreateDirectory(dir);
@@ -22,7 +22,11 @@ public static class ClassifierFile
         var weightsPath = Path.Combine(dir, weightsFile);
         model.save(weightsPath);
         var cardPath = CardPath(dir, name);
-        File.WriteAllText(cardPath, JsonSerializer.Serialize(card with { WeightsFile = weightsFile, WeightsSha256 = Sha256(weightsPath) }, Json));
+        File.WriteAllText(cardPath, JsonSerializer.Serialize(card with
+        {
+            WeightsFile = weightsFile, WeightsSha256 = Sha256(weightsPath),
+            NormalizeMean = model.Normalization.Mean, NormalizeStd = model.Normalization.Std,
+        }, Json));
         return cardPath;
     }
 

@@ -10,8 +10,9 @@ public sealed record ModelCard
     public required string[] ClassNames { get; init; }
     public required int[] InputShape { get; init; }          // C, H, W
     public string ValueRange { get; init; } = "[0,1] RGB, channel-major; normalisation is inside the model";
-    public required float[] NormalizeMean { get; init; }
-    public required float[] NormalizeStd { get; init; }
+    /// <summary>The model's normalisation statistics; <see cref="ClassifierFile.Save"/> fills them in from the model.</summary>
+    public float[] NormalizeMean { get; init; } = [];
+    public float[] NormalizeStd { get; init; } = [];
     public long Parameters { get; init; }
     public required string TrainData { get; init; }
     public int TrainCount { get; init; }
