@@ -34,12 +34,7 @@ public static class ImageGrid
     {
         int plane = height * width;
         var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        var rgba = new byte[4 * plane];
-        for (int p = 0; p < plane; p++)
-        {
-            for (int c = 0; c < 3; c++) rgba[4 * p + c] = (byte)Math.Clamp(MathF.Round(chw[c * plane + p] * 255f), 0, 255);
-            rgba[4 * p + 3] = 255;
-        }
+        var rgba = Rgba.FromChw(chw, plane);
         System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
         return bitmap;
     }

@@ -33,8 +33,8 @@ static class BenchInferenceCommand
         {
             var images = DatasetLoader.Load(r.GetValue(data) ?? DemoCommand.SampleFolder, Split.Test);
             var ml = new MLContext(seed: 0);
-            var rows = Enumerable.Range(0, images.Count).Select(i => new Row { Image = images.Image(i).ToArray().Select(b => b / 255f).ToArray() }).ToList();
-            var view = ml.Data.LoadFromEnumerable(rows, SchemaDefinition.Create(typeof(Row)).Also(s => s[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, images.ImageSize)));
+            // Cached, so the timed passes measure inference, not the conversion of bytes to floats.
+            var view = ml.Data.Cache(ml.Data.LoadFromImageDataset(images));
             var classifier = r.GetValue(model)!;
             var table = new List<(string Name, double ImagesPerSecond)>();
 
@@ -71,11 +71,4 @@ static class BenchInferenceCommand
         }));
         return command;
     }
-
-    sealed class Row
-    {
-        public float[] Image { get; set; } = [];
-    }
-
-    static T Also<T>(this T value, Action<T> action) { action(value); return value; }
 }

@@ -57,13 +57,7 @@ static class DemoCommand
         }
         var ml = new MLContext(seed: 0);
         var images = DatasetLoader.Load(sample, Split.Test);
-        var rows = Enumerable.Range(0, images.Count).Select(i => new ImageRow
-        {
-            Image = images.Image(i).ToArray().Select(b => b / 255f).ToArray(), Label = images.ClassNames[images.Labels[i]],
-        });
-        var schema = SchemaDefinition.Create(typeof(ImageRow));
-        schema[nameof(ImageRow.Image)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, images.ImageSize);
-        var data = ml.Data.LoadFromEnumerable(rows, schema);
+        var data = ml.Data.LoadFromImageDataset(images);
         string Model(string folder, string file) => Path.Combine(models, folder, file);
         string Tuned(string recreation) =>
             File.Exists(Model($"resnet20-cifar10-on-{recreation}", "classifier.onnx")) ? Model($"resnet20-cifar10-on-{recreation}", "classifier.onnx") : classifier;
@@ -84,12 +78,6 @@ static class DemoCommand
             double accuracy = predicted.Zip(truth).Count(p => images.ClassNames[(int)p.First - 1] == p.Second) / (double)truth.Length;
             AnsiConsole.MarkupLineInterpolated($"  {name,-34} {accuracy,7:P1}");
         }
-    }
-
-    sealed class ImageRow
-    {
-        public float[] Image { get; set; } = [];
-        public string Label { get; set; } = "";
     }
 
     /// <summary>The sample in the repository: from the working folder or the app's folder upwards.</summary>

@@ -1,3 +1,4 @@
+using Pdnn.Data;
 using Pdnn.MLNet.Execution;
 using SkiaSharp;
 
@@ -114,12 +115,7 @@ public sealed class JpegCompressionTransformer : ImageToImageTransformer
     {
         int h = Shape.Height, w = Shape.Width, plane = h * w;
         using var bitmap = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        var rgba = new byte[4 * plane];
-        for (int p = 0; p < plane; p++)
-        {
-            for (int c = 0; c < 3; c++) rgba[4 * p + c] = (byte)Math.Clamp(MathF.Round(image[c * plane + p] * 255f), 0, 255);
-            rgba[4 * p + 3] = 255;
-        }
+        var rgba = Rgba.FromChw(image, plane);
         System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
         using var data = bitmap.Encode(SKEncodedImageFormat.Jpeg, Quality);
         using var decoded = SKBitmap.Decode(data, new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul))
