@@ -13,13 +13,20 @@ public sealed class PixelAttack(Func<Tensor, Tensor> model, int pixels = 1, int 
     public int Pixels { get; } = pixels;
     /// <summary>Model queries (images evaluated) by the last call of <see cref="Perturb"/>.</summary>
     public long Queries { get; private set; }
+    /// <summary>Model queries per image by the last call of <see cref="Perturb"/>.</summary>
+    public long[] QueriesPerImage { get; private set; } = [];
 
     public Tensor Perturb(Tensor images, Tensor labels)
     {
         Queries = 0;
+        QueriesPerImage = new long[images.shape[0]];
         var results = new List<Tensor>();
         for (int i = 0; i < images.shape[0]; i++)
+        {
+            long before = Queries;
             results.Add(Attack(images[i], labels[i].item<long>(), new Random(seed + i)));
+            QueriesPerImage[i] = Queries - before;
+        }
         return stack(results);
     }
 

@@ -14,6 +14,8 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
 {
     public int Queries { get; } = queries;
     public double InitialFraction { get; } = initialFraction;
+    /// <summary>Model queries per image by the last call of <see cref="Perturb"/> (an image stops costing once misclassified).</summary>
+    public long[] QueriesPerImage { get; private set; } = [];
 
     Tensor Margin(Tensor x, Tensor labels)
     {
@@ -39,10 +41,12 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
         var stripes = tensor(Enumerable.Range(0, (int)(n * c * w)).Select(_ => random.Next(2) == 0 ? -1f : 1f).ToArray(), [n, c, 1, w]).to(images.device);
         var x = Project(images + Epsilon * stripes, images);
         var margin = Margin(x, labels);
+        var queries = Enumerable.Repeat(1L, (int)n).ToArray();
         for (int iteration = 1; iteration < Queries; iteration++)
         {
             var active = (margin > 0).nonzero().flatten().cpu().data<long>().ToArray();
             if (active.Length == 0) break;
+            foreach (var i in active) queries[i]++;
             int side = (int)Math.Clamp(Math.Round(Math.Sqrt(Fraction(iteration) * h * w)), 1, h - 1);
             var candidate = x.clone();
             foreach (var i in active)
@@ -60,6 +64,7 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
             x = where(better.reshape(-1, 1, 1, 1), candidate, x);
             margin = where(better, candidateMargin, margin);
         }
+        QueriesPerImage = queries;
         return Project(x, images).detach().MoveToOuterDisposeScope();
     }
 }

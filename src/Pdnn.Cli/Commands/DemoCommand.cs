@@ -58,17 +58,12 @@ static class DemoCommand
         var ml = new MLContext(seed: 0);
         var images = DatasetLoader.Load(sample, Split.Test);
         var data = ml.Data.LoadFromImageDataset(images);
-        string Model(string folder, string file) => Path.Combine(models, folder, file);
-        string Tuned(string recreation) =>
-            File.Exists(Model($"resnet20-cifar10-on-{recreation}", "classifier.onnx")) ? Model($"resnet20-cifar10-on-{recreation}", "classifier.onnx") : classifier;
-        var chains = new List<(string, IEstimator<ITransformer>)> { ("ResNet-20, no defence", ml.Transforms.RobustClassify(classifier)) };
-        if (File.Exists(Model("sr-lite-cifar10", "sr-generator.onnx")))
-            chains.Add(("NSR (lite): noise → SR → resize", ml.Transforms.NoisyCorrupt("Image", new() { GaussianVariance = 0.01, SaltProbability = 0.01, PepperProbability = 0.01 }, seed: 1)
-                .Append(ml.Transforms.SuperResolve("Image", Model("sr-lite-cifar10", "sr-generator.onnx"))).Append(ml.Transforms.RobustClassify(Tuned("sr-lite")))));
+        var chains = new List<(string, IEstimator<ITransformer>)> { (ShippedModels.Describe("none"), ShippedModels.Chain(ml, models, "none")) };
+        if (File.Exists(Path.Combine(models, "sr-lite-cifar10", "sr-generator.onnx")))
+            chains.Add((ShippedModels.Describe("nsr"), ShippedModels.Chain(ml, models, "nsr", seed: 1)));
         foreach (var g in new[] { 1, 4, 8 })
-            if (File.Exists(Model($"inpainter-lite-g{g}-cifar10", "inpainter.onnx")))
-                chains.Add(($"FIR (lite), g={g}", ml.Transforms.MaskedInpaintAggregate("Image", Model($"inpainter-lite-g{g}-cifar10", "inpainter.onnx"), gridCell: g)
-                    .Append(ml.Transforms.RobustClassify(Tuned($"inpainter-lite-g{g}")))));
+            if (File.Exists(Path.Combine(models, $"inpainter-lite-g{g}-cifar10", "inpainter.onnx")))
+                chains.Add((ShippedModels.Describe("fir", g), ShippedModels.Chain(ml, models, "fir", g)));
         AnsiConsole.MarkupLineInterpolated($"[bold]shipped models as ML.NET chains[/] on the same {images.Count} test images (clean accuracy; robustness is the evaluator's, issue 5):");
         foreach (var (name, chain) in chains)
         {
@@ -76,7 +71,7 @@ static class DemoCommand
             var predicted = scored.GetColumn<uint>("PredictedLabel").ToArray();
             var truth = scored.GetColumn<string>("Label").ToArray();
             double accuracy = predicted.Zip(truth).Count(p => images.ClassNames[(int)p.First - 1] == p.Second) / (double)truth.Length;
-            AnsiConsole.MarkupLineInterpolated($"  {name,-34} {accuracy,7:P1}");
+            AnsiConsole.MarkupLineInterpolated($"  {name,-42} {accuracy,7:P1}");
         }
     }
 

@@ -26,7 +26,7 @@ public abstract class BatchedImageTransformer : ITransformer
     public abstract IReadOnlyList<OutputColumn> Outputs { get; }
 
     /// <summary>The stage as data, for saving (see <see cref="Persistence.PdnnModelFile"/>).</summary>
-    internal abstract Persistence.StageDescription Describe();
+    public abstract Persistence.StageDescription Describe();
 
     /// <summary>
     /// Computes the outputs of <paramref name="count"/> images (count x Shape.Size floats, already checked) into
@@ -35,6 +35,20 @@ public abstract class BatchedImageTransformer : ITransformer
     protected internal abstract void ComputeBatch(float[] images, int count, Array[] outputs, RowKey first);
 
     long calls;
+
+    /// <summary>
+    /// The stage's outputs for <paramref name="count"/> images held in one array (count x C·H·W, [0,1]), outside any
+    /// IDataView, as a new call: how a white-box twin runs a stage exactly as deployed (BPDA's forward pass).
+    /// </summary>
+    public Array[] ComputeImages(float[] images, int count)
+    {
+        if (images.Length != count * Shape.Size)
+            throw new ArgumentException($"{images.Length} values for {count} images of {Shape} ({count * Shape.Size} expected).", nameof(images));
+        for (int i = 0; i < count; i++) ImageShape.CheckPixels(images.AsSpan(i * Shape.Size, Shape.Size), InputColumn, i);
+        var outputs = Outputs.Select(o => o.NewBuffer(count)).ToArray();
+        ComputeBatch(images, count, outputs, new RowKey(NextCall(), 0));
+        return outputs;
+    }
 
     /// <summary>A new call index: every Transform, and every row a PredictionEngine computes, is a call of its own.</summary>
     internal long NextCall() => Interlocked.Increment(ref calls);

@@ -29,7 +29,7 @@ public sealed class MaskedInpaintAggregateTransformer : ImageToImageTransformer,
     public bool RedrawPerImage { get; }
     public string Device => session.Device;
 
-    internal override Persistence.StageDescription Describe() => Description("MaskedInpaintAggregate", OutputColumn) with
+    public override Persistence.StageDescription Describe() => Description("MaskedInpaintAggregate", OutputColumn) with
     {
         Model = session.Source,
         Parameters = new() { ["maskCount"] = MaskCount, ["gridCell"] = GridCell, ["seed"] = Seed, ["redrawPerImage"] = RedrawPerImage ? 1 : 0 },

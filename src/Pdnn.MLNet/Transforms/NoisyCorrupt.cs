@@ -48,7 +48,7 @@ public sealed class NoisyCorruptTransformer : ImageToImageTransformer
     public NoiseOptions Noise { get; }
     public int Seed { get; }
 
-    internal override Persistence.StageDescription Describe() => Description("NoisyCorrupt", OutputColumn) with
+    public override Persistence.StageDescription Describe() => Description("NoisyCorrupt", OutputColumn) with
     {
         Parameters = new()
         {

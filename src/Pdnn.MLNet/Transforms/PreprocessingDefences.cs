@@ -21,7 +21,7 @@ public sealed class FeatureSqueezeTransformer : ImageToImageTransformer
     public int Bits { get; }
     MedianFilter? Median { get; }
 
-    internal override Persistence.StageDescription Describe() => Description("FeatureSqueeze", OutputColumn) with
+    public override Persistence.StageDescription Describe() => Description("FeatureSqueeze", OutputColumn) with
     {
         Parameters = new() { ["bits"] = Bits, ["medianWindow"] = Median?.Window ?? 0 },
     };
@@ -45,7 +45,7 @@ public sealed class SpatialSmoothingTransformer : ImageToImageTransformer
 
     public int Window => filter.Window;
 
-    internal override Persistence.StageDescription Describe() => Description("SpatialSmoothing", OutputColumn) with
+    public override Persistence.StageDescription Describe() => Description("SpatialSmoothing", OutputColumn) with
     {
         Parameters = new() { ["window"] = Window },
     };
@@ -106,7 +106,7 @@ public sealed class JpegCompressionTransformer : ImageToImageTransformer
 
     public int Quality { get; }
 
-    internal override Persistence.StageDescription Describe() => Description("JpegCompression", OutputColumn) with
+    public override Persistence.StageDescription Describe() => Description("JpegCompression", OutputColumn) with
     {
         Parameters = new() { ["quality"] = Quality },
     };

@@ -26,7 +26,7 @@ public sealed class RobustClassifyTransformer : BatchedImageTransformer, IDispos
     public IReadOnlyList<string> ClassNames { get; }
     public string Device => session.Device;
 
-    internal override Persistence.StageDescription Describe() =>
+    public override Persistence.StageDescription Describe() =>
         Description("RobustClassify", Outputs[0].Name, Outputs[1].Name) with { Model = session.Source, ClassNames = [.. ClassNames] };
     public override IReadOnlyList<OutputColumn> Outputs { get; }
 

@@ -19,7 +19,7 @@ public sealed class SuperResolveTransformer : ImageToImageTransformer, IDisposab
 
     public string Device => session.Device;
 
-    internal override Persistence.StageDescription Describe() => Description("SuperResolve", OutputColumn) with { Model = session.Source };
+    public override Persistence.StageDescription Describe() => Description("SuperResolve", OutputColumn) with { Model = session.Source };
 
     protected internal override void ComputeBatch(float[] images, int count, Array[] outputs, RowKey first)
     {

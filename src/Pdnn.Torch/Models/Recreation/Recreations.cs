@@ -24,13 +24,16 @@ public static class Recreations
     }
 
     /// <summary>FIR: Σ_k M_k ⊙ F([x ⊙ (1 − M_k), M_k]) for the K masks, all K x N inputs in one forward pass.</summary>
-    public static Tensor InpaintAggregate(Inpainter inpainter, Tensor x, Tensor masks)
+    public static Tensor InpaintAggregate(Inpainter inpainter, Tensor x, Tensor masks) => InpaintAggregate(inpainter.forward, x, masks);
+
+    /// <summary>The same with any inpainter F taking [x ⊙ (1 − M), M] (N x (C+1) x H x W), e.g. an ONNX graph run by TorchSharp.</summary>
+    public static Tensor InpaintAggregate(Func<Tensor, Tensor> inpainter, Tensor x, Tensor masks)
     {
         using var scope = NewDisposeScope();
         long n = x.shape[0], k = masks.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
         var m = masks.unsqueeze(0).expand(n, k, 1, h, w);                          // N x K x 1 x H x W
         var hidden = x.unsqueeze(1) * (1 - m);                                     // N x K x C x H x W
-        var filled = inpainter.forward(cat([hidden, m], 2).reshape(n * k, c + 1, h, w)).reshape(n, k, c, h, w);
+        var filled = inpainter(cat([hidden, m], 2).reshape(n * k, c + 1, h, w)).reshape(n, k, c, h, w);
         return (filled * m).sum(1).MoveToOuterDisposeScope();
     }
 }

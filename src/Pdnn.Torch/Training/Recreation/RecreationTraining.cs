@@ -32,12 +32,16 @@ public sealed record RecreationTrainResult<TModel>(TModel Model, bool Completed,
 public static class RecreationTraining
 {
     /// <summary>NSR's δ on a batch: Gaussian noise of the given variance plus salt-and-pepper with probability p each, clamped.</summary>
-    public static Tensor Corrupt(Tensor x, double gaussianVariance, double saltPepper)
+    public static Tensor Corrupt(Tensor x, double gaussianVariance, double saltPepper) => Corrupt(x, 0, gaussianVariance, saltPepper, saltPepper);
+
+    /// <summary>NoisyCorrupt's noise drawn from torch's RNG: x + N(mean, variance), then whole pixels white with probability
+    /// <paramref name="salt"/> or black with probability <paramref name="pepper"/>, clamped to [0,1]. Differentiable in x.</summary>
+    public static Tensor Corrupt(Tensor x, double gaussianMean, double gaussianVariance, double salt, double pepper)
     {
         using var scope = NewDisposeScope();
-        var noisy = x + randn_like(x) * Math.Sqrt(gaussianVariance);
+        var noisy = x + randn_like(x) * Math.Sqrt(gaussianVariance) + gaussianMean;
         var u = rand([x.shape[0], 1, x.shape[2], x.shape[3]], device: x.device);
-        noisy = where(u < saltPepper, ones_like(x), where(u < 2 * saltPepper, zeros_like(x), noisy));
+        noisy = where(u < salt, ones_like(x), where(u < salt + pepper, zeros_like(x), noisy));
         return noisy.clamp(0, 1).MoveToOuterDisposeScope();
     }
 

@@ -1,0 +1,65 @@
+using Pdnn.Attacks.Attacks;
+using static TorchSharp.torch;
+
+namespace Pdnn.Attacks.Evaluation;
+
+/// <summary>The budgets of the attacks an evaluation runs (defaults: the paper's ε and DE settings, AutoAttack-like steps).</summary>
+public sealed record AttackSettings
+{
+    /// <summary>L∞ budget in [0,1] pixel units (8/255 in the paper).</summary>
+    public double Epsilon { get; init; } = 8.0 / 255;
+    /// <summary>Iterations of PGD, EOT-PGD and APGD.</summary>
+    public int Steps { get; init; } = 10;
+    /// <summary>Draws of the defence's randomness averaged per EOT-PGD step.</summary>
+    public int EotSamples { get; init; } = 8;
+    public int SquareQueries { get; init; } = 1000;
+    /// <summary>Differential evolution (Su et al. 2019): population 400, up to 100 generations.</summary>
+    public int PixelPopulation { get; init; } = 400;
+    public int PixelGenerations { get; init; } = 100;
+    public int Seed { get; init; }
+}
+
+/// <summary>
+/// The attacks by name, as the CLI and the ML.NET evaluator take them: fgsm, pgd, eot-pgd, apgd-ce, apgd-dlr (white-box,
+/// on the differentiable twin) and 1px, 10px, square (query-only, on whatever model answers queries: the twin or the
+/// deployed chain).
+/// </summary>
+public static class AttackSuite
+{
+    public static readonly string[] Names = ["fgsm", "pgd", "eot-pgd", "apgd-ce", "apgd-dlr", "1px", "10px", "square"];
+    public static readonly string[] Paper = ["1px", "10px", "fgsm", "pgd"];
+
+    public static IReadOnlyList<string> Parse(string list)
+    {
+        var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(n => n.ToLowerInvariant()).ToList();
+        foreach (var n in names.Where(n => !Names.Contains(n)))
+            throw new ArgumentException($"unknown attack '{n}'; known: {string.Join(", ", Names)}.");
+        if (names.Count == 0) throw new ArgumentException("no attack given; known: " + string.Join(", ", Names) + ".");
+        return names.Distinct().ToList();
+    }
+
+    public static NamedAttack Create(string name, AttackSettings s, Func<Tensor, Tensor> whiteBox, Func<Tensor, Tensor> queryOnly)
+    {
+        double e = s.Epsilon;
+        int k = s.Steps;
+        switch (name)
+        {
+            case "fgsm": return new NamedAttack("FGSM", new Fgsm(whiteBox, e).Perturb);
+            case "pgd": return new NamedAttack($"PGD-{k}", new Pgd(whiteBox, e, e / 4, k, seed: s.Seed).Perturb);
+            case "eot-pgd": return new NamedAttack($"EOT-PGD-{k}x{s.EotSamples}", new EotPgd(whiteBox, e, e / 4, k, s.EotSamples, seed: s.Seed).Perturb, Adaptive: true);
+            case "apgd-ce": return new NamedAttack($"APGD-CE-{k}", new Apgd(whiteBox, e, k, seed: s.Seed).Perturb, Adaptive: true);
+            case "apgd-dlr": return new NamedAttack($"APGD-DLR-{k}", new Apgd(whiteBox, e, k, ApgdLoss.Dlr, s.Seed).Perturb, Adaptive: true);
+            case "1px" or "10px":
+            {
+                var de = new PixelAttack(queryOnly, name == "1px" ? 1 : 10, s.PixelPopulation, s.PixelGenerations, s.Seed);
+                return new NamedAttack($"{de.Pixels}px (DE {s.PixelPopulation}x{s.PixelGenerations})", de.Perturb, QueryOnly: true, Queries: () => de.QueriesPerImage, L0: true);
+            }
+            case "square":
+            {
+                var square = new Square(queryOnly, e, s.SquareQueries, seed: s.Seed);
+                return new NamedAttack($"Square-{s.SquareQueries}", square.Perturb, QueryOnly: true, Queries: () => square.QueriesPerImage);
+            }
+            default: throw new ArgumentException($"unknown attack '{name}'; known: {string.Join(", ", Names)}.");
+        }
+    }
+}
