@@ -14,6 +14,7 @@ var root = new RootCommand("pdnn: Perceptual DNNs for ML.NET. Train and evaluate
     DemoCommand.Create(),
     ExportOnnxCommand.Create(),
     BenchInferenceCommand.Create(),
+    BenchAttacksCommand.Create(),
     TrainRecreationCommand.CreateSr(),
     TrainRecreationCommand.CreateInpainter(),
     EvaluateCommand.Create(),

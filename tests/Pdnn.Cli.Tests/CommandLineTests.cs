@@ -142,17 +142,25 @@ public sealed class DemoCommandTests
 public sealed class EvaluateCommandTests
 {
     [TestMethod]
-    public void EvaluateWritesJsonCsvAndMarkdownForTheShippedModels()
+    public void EvaluateWritesJsonCsvMarkdownAndFiguresForTheShippedModels()
     {
         var outDir = TestPaths.NewTempDir();
-        var result = PdnnProcess.Run("evaluate", "--defense", "fs", "--models", Path.Combine(TestPaths.RepoRoot, "models"), "--data", TestPaths.Sample,
-                                     "--n", "10", "--attacks", "fgsm,pgd", "--steps", "3", "--device", "cpu", "--out", outDir);
+        var result = PdnnProcess.Run("evaluate", "--defense", "fs,jpeg", "--models", Path.Combine(TestPaths.RepoRoot, "models"), "--data", TestPaths.Sample,
+                                     "--n", "10", "--attacks", "fgsm,pgd,1px", "--steps", "3", "--de-population", "20", "--de-generations", "2",
+                                     "--eps-curve", "0,8,64", "--curve-n", "10", "--device", "cpu", "--out", outDir);
         Assert.AreEqual(0, result.ExitCode, result.ToString());
-        var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json"))).RootElement;
+        var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "fs", "results.json"))).RootElement;
         Assert.AreEqual(10, json.GetProperty("Count").GetInt32());
-        Assert.AreEqual(2, json.GetProperty("Attacks").GetArrayLength());
-        Assert.AreEqual(1 + 2 * 10, File.ReadAllLines(Path.Combine(outDir, "outcomes.csv")).Length, "header + one row per image and attack");
-        StringAssert.Contains(File.ReadAllText(Path.Combine(outDir, "summary.md")), "| FS: 4-bit squeezing");
+        Assert.AreEqual(3, json.GetProperty("Attacks").GetArrayLength());
+        Assert.AreEqual(3, json.GetProperty("EpsilonCurve").GetArrayLength());
+        Assert.AreEqual(1 + 3 * 10, File.ReadAllLines(Path.Combine(outDir, "jpeg", "outcomes.csv")).Length, "header + one row per image and attack");
+        // The paper's layout: test acc, 1px, then FGSM, PGD; one row per defence.
+        var summary = File.ReadAllText(Path.Combine(outDir, "summary.md"));
+        StringAssert.Contains(summary, "| defence | n | test acc | 1px (DE 20x2) | FGSM | PGD-3 | worst case |");
+        StringAssert.Contains(summary, "| FS: 4-bit squeezing | 10 |");
+        StringAssert.Contains(summary, "| JPEG (quality 75) | 10 |");
+        foreach (var png in new[] { "accuracy-vs-eps.png", Path.Combine("fs", "examples.png") })
+            CollectionAssert.AreEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, File.ReadAllBytes(Path.Combine(outDir, png))[..4], png);
     }
 
     [TestMethod]

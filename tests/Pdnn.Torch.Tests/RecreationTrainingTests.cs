@@ -33,6 +33,35 @@ public sealed class RecreationTrainingTests
     }
 
     [TestMethod]
+    public void SrGanTrainsTheGeneratorAndTheDiscriminatorButNotTheFeatureNetwork()
+    {
+        var train = TestData.Train.Sample(256, 0);
+        var features = new Pdnn.Torch.Models.CifarResNet(Pdnn.Torch.Models.ResNetSpec.Tiny, 10);
+        features.eval();
+        foreach (var p in features.parameters()) p.requires_grad_(false);
+        var before = features.parameters().Select(p => p.clone()).ToList();
+        using var images = new DeviceImages(TestData.Test.Sample(32, 0), CPU);
+        var x = images.Range(0, 32).Images;
+        double PixelLoss(SrGenerator g)
+        {
+            using var noGrad = no_grad();
+            manual_seed(3);
+            var up = nn.functional.interpolate(x, [128, 128], mode: InterpolationMode.Bilinear, align_corners: false);
+            return nn.functional.l1_loss(g.forward(RecreationTraining.Corrupt(x, 0.01, 0.01)), up).item<float>();
+        }
+        manual_seed(Short.Seed);
+        var untrained = new SrGenerator(SrGeneratorSpec.Lite);
+        untrained.eval();
+        var untrainedDiscriminator = new SrDiscriminator(SrGeneratorSpec.Lite.Channels).parameters().Select(p => p.clone()).ToList();
+
+        var gan = RecreationTraining.TrainSrGan(SrGeneratorSpec.Lite, train, Short with { Epochs = 2 }, CPU, new Recorder(), 1e-3, 0.1, t => features.Features(t, 1)).Model;
+
+        Assert.IsLessThan(PixelLoss(untrained) * 0.8, PixelLoss(gan.Generator), "held-out L1 falls");
+        Assert.IsTrue(gan.Discriminator.parameters().Zip(untrainedDiscriminator).Any(p => !p.First.allclose(p.Second)), "the discriminator learns");
+        Assert.IsTrue(features.parameters().Zip(before).All(p => p.First.equal(p.Second).all().item<bool>()), "the feature network is left alone");
+    }
+
+    [TestMethod]
     public void InpainterLossFallsOnRealImages()
     {
         var recorder = new Recorder();

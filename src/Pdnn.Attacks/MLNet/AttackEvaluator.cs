@@ -51,9 +51,12 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
         Device = TorchDevice.Resolve(this.options.Device).Device;
         Twin = ChainTwin.FromChain(model, Device);
         deployed = new DeployedScorer(model, Twin.InputColumn, Twin.Shape);
+        Progress = this.options.Progress;
     }
 
     public ChainTwin Twin { get; }
+    /// <summary>Called as work proceeds: (attack, images done, images in all); starts as the options' callback.</summary>
+    public Action<string, int, int>? Progress { get; set; }
     public Device Device { get; }
     /// <summary>The report of the last <see cref="Evaluate"/> or <see cref="Transform"/>.</summary>
     public EvaluationReport? LastReport { get; private set; }
@@ -101,7 +104,7 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
         manual_seed(options.Settings.Seed);
         Func<Tensor, Tensor> queryOnly = options.QueryDeployedChain ? deployed.LogProbabilities : Twin.Logits;
         var attacks = options.Attacks.Select(a => AttackSuite.Create(a, options.Settings, Twin.Logits, queryOnly)).ToList();
-        LastReport = RobustnessEvaluator.Run(Twin.Logits, x, y, attacks, Twin.Randomised, options.BatchSize, options.Progress);
+        LastReport = RobustnessEvaluator.Run(Twin.Logits, x, y, attacks, Twin.Randomised, options.BatchSize, Progress);
         LastRows = rows.Select(r => (long)r).ToList();
         return LastReport;
     }

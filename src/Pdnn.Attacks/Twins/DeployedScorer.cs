@@ -41,11 +41,11 @@ public sealed class DeployedScorer(ITransformer chain, string imageColumn, Image
             while (cursor.MoveNext())
             {
                 getter(ref buffer);
-                foreach (var v in buffer.DenseValues()) scores.Add(v);
+                // log in managed code, floored so that a probability of 0 gives a finite logit.
+                foreach (var v in buffer.DenseValues()) scores.Add(MathF.Log(Math.Max(v, 1e-30f)));
             }
         }
         Queries += n;
-        var probabilities = tensor(scores.ToArray(), [n, scores.Count / n]).to(x.device);
-        return probabilities.clamp_min(1e-30f).log();
+        return tensor(scores.ToArray(), [n, scores.Count / Math.Max(1, n)]).to(x.device);
     }
 }

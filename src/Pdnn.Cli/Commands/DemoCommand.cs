@@ -76,7 +76,7 @@ static class DemoCommand
     }
 
     /// <summary>The sample in the repository: from the working folder or the app's folder upwards.</summary>
-    static string FindSample()
+    public static string FindSample()
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
             for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)

@@ -51,16 +51,42 @@ static class TrainRecreationCommand
         var o = Options();
         var variance = new Option<double>("--gaussian-variance") { Description = "Variance of the Gaussian noise of δ.", DefaultValueFactory = _ => 0.01 };
         var saltPepper = new Option<double>("--salt-pepper") { Description = "Probability of a white and of a black pixel in δ.", DefaultValueFactory = _ => 0.01 };
-        var command = new Command("train-sr", "Train NSR's super-resolution generator (noisy 32x32 → 128x128, L1 to the bilinearly upsampled clean image).") { variance, saltPepper };
+        var adversarial = new Option<double>("--adversarial-weight") { Description = "Weight of the GAN loss (SRGAN: 1e-3); 0 trains the generator alone with pixel (+ feature) losses.", DefaultValueFactory = _ => 1e-3 };
+        var featureClassifier = new Option<string?>("--feature-classifier") { Description = "A classifier folder whose early features give the content (perceptual) loss, in place of the paper's VGG-19." };
+        var featureWeight = new Option<double>("--feature-weight") { Description = "Weight of the feature loss (MSE of early classifier features).", DefaultValueFactory = _ => 0.1 };
+        var featureBlocks = new Option<int>("--feature-blocks") { Description = "Residual blocks of the feature classifier used (3 = ResNet-20's first stage).", DefaultValueFactory = _ => 3 };
+        var command = new Command("train-sr", "Train NSR's super-resolution GAN (noisy 32x32 → 128x128): L1 to the bilinearly upsampled clean image, a feature loss, and an adversarial loss.")
+        {
+            variance, saltPepper, adversarial, featureClassifier, featureWeight, featureBlocks,
+        };
         Add(command, o);
         command.SetAction(r => CommonOptions.Run(() =>
         {
             var spec = r.GetValue(o.Size) == "paper" ? SrGeneratorSpec.Paper : r.GetValue(o.Size) == "lite" ? SrGeneratorSpec.Lite
                 : throw new ArgumentException($"--size '{r.GetValue(o.Size)}': expected lite or paper.");
-            double v = r.GetValue(variance), sp = r.GetValue(saltPepper);
-            return Run(r, o, "sr-generator", spec.Name, spec.ToString(), $"Gaussian variance {v} + salt-and-pepper {sp}", c => c with { GaussianVariance = v, SaltPepper = sp },
+            double v = r.GetValue(variance), sp = r.GetValue(saltPepper), wa = r.GetValue(adversarial);
+            var device = TorchDevice.Resolve(r.GetValue(o.Device)!).Device;
+            Func<Tensor, Tensor>? features = null;
+            double wf = 0;
+            string content = "L1 pixel loss to the bilinearly upsampled clean image";
+            if (r.GetValue(featureClassifier) is { } dir)
+            {
+                var (classifier, card) = ClassifierFile.Load(dir, device);
+                foreach (var p in classifier.parameters()) p.requires_grad_(false);
+                int blocks = r.GetValue(featureBlocks);
+                features = x => classifier.Features(x, blocks);
+                wf = r.GetValue(featureWeight);
+                content += $" + {wf} x MSE of the features of {card.Architecture}'s stem and first {blocks} blocks ({dir}) between recreation and clean image (replaces the paper's ImageNet VGG-19, unavailable here)";
+            }
+            string loss = wa > 0 ? $"{content} + {wa} x adversarial (non-saturating GAN) loss against an SRGAN discriminator ({spec.Channels} base channels)" : content;
+            return Run(r, o, "sr-generator", spec.Name, spec.ToString(), $"Gaussian variance {v} + salt-and-pepper {sp}", c => c with { GaussianVariance = v, SaltPepper = sp, Loss = loss },
                 (train, options, device, observer, checkpoint, resume) =>
                 {
+                    if (wa > 0 || features != null)
+                    {
+                        var gan = RecreationTraining.TrainSrGan(spec, train, options, device, observer, wa, wf, features, v, sp, checkpoint, resume);
+                        return (gan.Model.Generator, gan.Completed, gan.State, gan.StopReason);
+                    }
                     var result = RecreationTraining.TrainSrGenerator(spec, train, options, device, observer, v, sp, checkpoint, resume);
                     return (result.Model, result.Completed, result.State, result.StopReason);
                 },

@@ -46,6 +46,18 @@ public sealed class CifarResNet : Module<Tensor, Tensor>, IOnnxExportable
         return fc.forward(pool.forward(features).flatten(1)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Early features: the stem and the first <paramref name="blocks"/> residual blocks (N x C x H x W). A perceptual
+    /// (feature) loss for recreation models uses them where the paper used ImageNet VGG-19 features.
+    /// </summary>
+    public Tensor Features(Tensor x, int blocks)
+    {
+        using var scope = NewDisposeScope();
+        var features = stem.forward(normalize.forward(x));
+        foreach (var block in stages.children().Take(blocks)) features = ((Module<Tensor, Tensor>)block).forward(features);
+        return features.MoveToOuterDisposeScope();
+    }
+
     public string ExportOnnx(OnnxGraphBuilder g, string x) =>
         g.Module(fc, g.Module(Flatten(), g.Module(pool, g.Module(stages, g.Module(stem, g.Module(normalize, x))))));
 }

@@ -62,9 +62,50 @@ public static class RecreationTraining
         var model = new SrGenerator(spec);
         model.to(device);
         return Fit(model, data, options, device, observer, $"sr|{spec}|{gaussianVariance}|{saltPepper}", $"SR generator ({spec.Name})", x =>
+            nn.functional.l1_loss(model.forward(Corrupt(x, gaussianVariance, saltPepper)), Upsample(x, spec.Upscale)), checkpointDir, resume);
+    }
+
+    static Tensor Upsample(Tensor x, int factor) =>
+        nn.functional.interpolate(x, [x.shape[2] * factor, x.shape[3] * factor], mode: InterpolationMode.Bilinear, align_corners: false);
+
+    /// <summary>
+    /// SRGAN training: the generator's loss is the L1 pixel loss + <paramref name="featureWeight"/> · MSE between the
+    /// features φ of its recreation (output resized back to the input size) and of the clean image (φ: a network trained
+    /// here, standing in for the paper's ImageNet VGG-19, which cannot be had) + <paramref name="adversarialWeight"/> ·
+    /// the non-saturating GAN loss; the discriminator learns real (clean, upsampled) vs generated. Both are updated at
+    /// every step from one backward pass: the generator's adversarial term is computed with the discriminator's
+    /// parameters frozen, the discriminator's terms on the detached output, so each network gets only its own gradient.
+    /// </summary>
+    public static RecreationTrainResult<SrGan> TrainSrGan(SrGeneratorSpec spec, ImageDataset data, RecreationTrainOptions options,
+        Device device, ITrainingObserver observer, double adversarialWeight, double featureWeight, Func<Tensor, Tensor>? features,
+        double gaussianVariance = 0.01, double saltPepper = 0.01, string? checkpointDir = null, bool resume = false)
+    {
+        if (featureWeight > 0 && features == null) throw new ArgumentException("a feature loss needs a feature network.", nameof(features));
+        manual_seed(options.Seed);
+        var gan = new SrGan(spec);
+        gan.to(device);
+        var discriminatorParameters = gan.Discriminator.parameters().ToList();
+        return Fit(gan, data, options, device, observer, $"srgan|{spec}|{gaussianVariance}|{saltPepper}|{adversarialWeight}|{featureWeight}",
+            $"SRGAN ({spec.Name})", x =>
         {
-            var target = nn.functional.interpolate(x, [x.shape[2] * spec.Upscale, x.shape[3] * spec.Upscale], mode: InterpolationMode.Bilinear, align_corners: false);
-            return nn.functional.l1_loss(model.forward(Corrupt(x, gaussianVariance, saltPepper)), target);
+            var target = Upsample(x, spec.Upscale);
+            var fake = gan.Generator.forward(Corrupt(x, gaussianVariance, saltPepper));
+            var loss = nn.functional.l1_loss(fake, target);
+            if (featureWeight > 0)
+            {
+                var recreated = nn.functional.interpolate(fake, [x.shape[2], x.shape[3]], mode: InterpolationMode.Bilinear, align_corners: false);
+                Tensor cleanFeatures;
+                using (no_grad()) cleanFeatures = features!(x);
+                loss += featureWeight * nn.functional.mse_loss(features!(recreated), cleanFeatures);
+            }
+            foreach (var p in discriminatorParameters) p.requires_grad_(false);
+            var fooled = gan.Discriminator.forward(fake);
+            foreach (var p in discriminatorParameters) p.requires_grad_(true);
+            loss += adversarialWeight * nn.functional.binary_cross_entropy_with_logits(fooled, ones_like(fooled));
+            var real = gan.Discriminator.forward(target);
+            var generated = gan.Discriminator.forward(fake.detach());
+            return loss + nn.functional.binary_cross_entropy_with_logits(real, ones_like(real))
+                        + nn.functional.binary_cross_entropy_with_logits(generated, zeros_like(generated));
         }, checkpointDir, resume);
     }
 

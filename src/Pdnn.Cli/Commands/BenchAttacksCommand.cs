@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML;
+using Pdnn.Attacks.Attacks;
+using Pdnn.Attacks.Twins;
+using Pdnn.Data;
+using Pdnn.MLNet;
+using Pdnn.Torch.Devices;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace Pdnn.Cli.Commands;
+
+/// <summary>
+/// Attack throughput on the shipped defences: PGD-10 images/s through each defence's twin (forward + backward, 10 steps),
+/// and differential-evolution queries/s against the twin and against the deployed ML.NET chain.
+/// </summary>
+static class BenchAttacksCommand
+{
+    public static Command Create()
+    {
+        var defense = new Option<string>("--defense") { Description = "Comma-separated defences (none, nsr, fir, fs, ss, jpeg).", DefaultValueFactory = _ => "none,nsr,fir" };
+        var n = new Option<int>("--n") { Description = "Images per timed pass.", DefaultValueFactory = _ => 100 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed passes; the median is reported.", DefaultValueFactory = _ => 3 };
+        var device = CommonOptions.Device();
+        var results = new Option<string?>("--results") { Description = "Append Markdown table rows to this file." };
+        var command = new Command("bench-attacks", "Images/s of PGD-10 through each defence's twin and queries/s of differential evolution (twin and deployed chain).")
+        {
+            defense, n, repeats, device, results,
+        };
+        command.SetAction(r => CommonOptions.Run(() =>
+        {
+            var choice = TorchDevice.Resolve(r.GetValue(device)!);
+            var models = ShippedModels.FindFolder() ?? throw new DirectoryNotFoundException("the shipped models folder was not found.");
+            var test = DatasetLoader.Load(DemoCommand.FindSample(), Split.Test).Sample(r.GetValue(n), 0);
+            var ml = new MLContext(seed: 0);
+            var view = ml.Data.LoadFromImageDataset(test);
+            var pixels = Enumerable.Range(0, test.Count).SelectMany(i => test.Image(i).ToArray()).Select(b => b / 255f).ToArray();
+            var x = tensor(pixels, [test.Count, 3, 32, 32]).to(choice.Device);
+            var y = tensor(test.Labels.Select(l => (long)l).ToArray()).to(choice.Device);
+            var rows = new List<(string Defence, string Measure, double Value, string Unit)>();
+
+            double Median(Func<double> run) => Enumerable.Range(0, Math.Max(1, r.GetValue(repeats))).Select(_ => run()).Order().ElementAt(Math.Max(1, r.GetValue(repeats)) / 2);
+            foreach (var d in r.GetValue(defense)!.Split(',', StringSplitOptions.TrimEntries))
+            {
+                var model = ShippedModels.Chain(ml, models, d, 4).Fit(view);
+                using var twin = ChainTwin.FromChain(model, choice.Device);
+                var name = ShippedModels.Describe(d, 4);
+                rows.Add((name, "PGD-10 through the twin", Median(() =>
+                {
+                    var clock = Stopwatch.StartNew();
+                    using var scope = NewDisposeScope();
+                    new Pgd(twin.Logits, 8.0 / 255, 2.0 / 255, 10).Perturb(x, y).cpu();
+                    return test.Count / clock.Elapsed.TotalSeconds;
+                }), "images/s"));
+                var deployed = new DeployedScorer(model, "Image", twin.Shape);
+                foreach (var (target, query) in new (string, Func<Tensor, Tensor>)[] { ("twin", twin.Logits), ("deployed ML.NET chain", deployed.LogProbabilities) })
+                    rows.Add((name, $"1px DE (population 400) querying the {target}", Median(() =>
+                    {
+                        var attack = new PixelAttack(query, 1, population: 400, generations: 2);
+                        var clock = Stopwatch.StartNew();
+                        using var scope = NewDisposeScope();
+                        attack.Perturb(x.narrow(0, 0, Math.Min(4, test.Count)), y.narrow(0, 0, Math.Min(4, test.Count)));
+                        return attack.Queries / clock.Elapsed.TotalSeconds;
+                    }), "queries/s"));
+                foreach (var row in rows.Where(row => row.Defence == name))
+                    AnsiConsole.MarkupLineInterpolated($"{row.Defence,-42} {row.Measure,-50} {row.Value,10:F1} {row.Unit}");
+            }
+            var hardware = choice.IsCuda ? choice.Description : Hardware.CpuModel() + $", {Environment.ProcessorCount} logical cores";
+            AnsiConsole.MarkupLineInterpolated($"[grey]{test.Count} images of {test.Source}; TorchSharp on {choice.Description}; {hardware}[/]");
+            if (r.GetValue(results) is { } file)
+                File.AppendAllLines(file, rows.Select(t => string.Create(CultureInfo.InvariantCulture,
+                    $"| {DateTime.UtcNow:yyyy-MM-dd} | {t.Defence} | {t.Measure} | {t.Value:F1} {t.Unit} | {hardware} |")));
+            return 0;
+        }));
+        return command;
+    }
+}
