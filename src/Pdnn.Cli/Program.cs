@@ -15,6 +15,7 @@ var root = new RootCommand("pdnn: Perceptual DNNs for ML.NET. Train and evaluate
     ExportOnnxCommand.Create(),
     BenchInferenceCommand.Create(),
     BenchAttacksCommand.Create(),
+    ModelInfoCommand.Create(),
     TrainRecreationCommand.CreateSr(),
     TrainRecreationCommand.CreateInpainter(),
     EvaluateCommand.Create(),

@@ -64,6 +64,34 @@ public sealed class LayerParityTests
         Assert.IsTrue(difference <= Tolerance, $"{name}: max abs difference {difference:E2}");
     }
 
+    /// <summary>The exported graph run back as TorchSharp operations (the white-box twin's route) gives the module's output.</summary>
+    [TestMethod]
+    [DynamicData(nameof(Layers))]
+    public void OnnxGraphRunByTorchSharpMatchesTheModule(string name, Module<Tensor, Tensor> layer)
+    {
+        layer.eval();
+        var x = Parity.RealImages();
+        var bytes = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(layer, x.shape[1..]));
+        using var graph = new Import.OnnxTorchGraph(bytes, CPU, name);
+        using var noGrad = no_grad();
+        var difference = (graph.Forward(x) - layer.forward(x)).abs().max().item<float>();
+        Assert.IsTrue(difference <= Tolerance, $"{name}: max abs difference {difference:E2}");
+    }
+
+    [TestMethod]
+    public void MultiplyAccumulatesAreCountedPerLayer()
+    {
+        // Conv 3→8, 3x3, pad 1 on 32x32: 8·32·32 outputs x 27 MACs; then pool, flatten, Linear 8→10: 80 MACs.
+        var model = Sequential(Conv2d(3, 8, 3, padding: 1), AdaptiveAvgPool2d(1), Flatten(), Linear(8, 10));
+        var bytes = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(model, [3, 32, 32]));
+        using var graph = new Import.OnnxTorchGraph(bytes, CPU);
+        Assert.AreEqual(8L * 32 * 32 * 27 + 80, graph.MultiplyAccumulates(3, 32, 32));
+        // Transposed conv 3→4, 4x4, stride 2 on 32x32: every input value meets 4·4·4 weights.
+        var up = ConvTranspose2d(3, 4, 4, stride: 2, padding: 1);
+        using var upGraph = new Import.OnnxTorchGraph(Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(up, [3, 32, 32])), CPU);
+        Assert.AreEqual(3L * 32 * 32 * 64, upGraph.MultiplyAccumulates(3, 32, 32));
+    }
+
     [TestMethod]
     public void UnsupportedLayerIsNamed()
     {

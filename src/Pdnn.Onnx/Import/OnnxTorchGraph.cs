@@ -65,6 +65,35 @@ public sealed class OnnxTorchGraph : IDisposable
         return values[OutputName];
     }
 
+    /// <summary>
+    /// Multiply-accumulates of one forward pass on one input of shape <paramref name="inputShape"/> (without the batch
+    /// dimension), counted over Conv, ConvTranspose and Gemm (everything else is a rounding error); FLOPs ≈ 2 x MACs.
+    /// </summary>
+    public long MultiplyAccumulates(params long[] inputShape)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var device = constants.Values.FirstOrDefault()?.device ?? CPU;
+        var values = new Dictionary<string, Tensor>(constants) { [InputName] = zeros([1, .. inputShape], device: device) };
+        long macs = 0;
+        foreach (var node in graph.Node)
+        {
+            var output = values[node.Output[0]] = Run(node, values);
+            if (node.OpType is "Conv" or "Gemm")
+            {
+                var w = values[node.Input[1]];
+                long perOutput = node.OpType == "Gemm" ? w.shape[1] : w.shape[1] * w.shape[2] * w.shape[3]; // weight: [out, in/groups, kh, kw]
+                macs += output.numel() * perOutput;
+            }
+            else if (node.OpType == "ConvTranspose")
+            {
+                var w = values[node.Input[1]];                                                                 // weight: [in, out/groups, kh, kw]
+                macs += values[node.Input[0]].numel() * w.shape[1] * w.shape[2] * w.shape[3];
+            }
+        }
+        return macs;
+    }
+
     Tensor Run(NodeProto node, Dictionary<string, Tensor> values)
     {
         Tensor In(int i) => values[node.Input[i]];

@@ -14,6 +14,8 @@ public sealed record ModelCard
     public float[] NormalizeMean { get; init; } = [];
     public float[] NormalizeStd { get; init; } = [];
     public long Parameters { get; init; }
+    /// <summary>Multiply-accumulates per image (one forward pass), counted on the ONNX graph over Conv/ConvTranspose/Gemm; FLOPs ≈ 2x.</summary>
+    public long? MultiplyAccumulates { get; init; }
     public required string TrainData { get; init; }
     public int TrainCount { get; init; }
     public string? TestData { get; init; }

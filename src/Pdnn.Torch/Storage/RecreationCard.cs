@@ -7,6 +7,8 @@ public sealed record RecreationCard
     public required string Size { get; init; }                 // "lite" or "paper"
     public required string Architecture { get; init; }
     public long Parameters { get; init; }
+    /// <summary>Multiply-accumulates per image (one forward pass), counted on the ONNX graph over Conv/ConvTranspose/Gemm; FLOPs ≈ 2x.</summary>
+    public long? MultiplyAccumulates { get; init; }
     public required string TrainData { get; init; }
     public int TrainCount { get; init; }
     public string? Corruption { get; init; }                   // noise (NSR) or masks (FIR) used in training
