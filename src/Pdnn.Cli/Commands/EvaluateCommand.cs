@@ -41,26 +41,32 @@ static class EvaluateCommand
         var data = new Option<string?>("--data") { Description = $"Test data (default: the bundled sample, {DemoCommand.SampleFolder})." };
         var device = CommonOptions.Device();
         var output = new Option<string>("--out") { Description = "Output folder.", DefaultValueFactory = _ => "out/evaluation" };
+        var quick = new Option<bool>("--quick")
+        {
+            Description = "A few minutes on a 2-core CPU (the README's main job): FIR g=4 only, 32 images, DE 40x5, Square-100, ε curve on 16 images; options given explicitly still win.",
+        };
         var command = new Command("evaluate", "Accuracy of defences under the paper's and adaptive attacks, with Wilson intervals, sanity flags, an ε curve and example images.")
         {
-            defense, models, grid, attacks, eps, n, seed, steps, eot, queries, population, generations, target, curve, curveN, data, device, output,
+            defense, models, grid, attacks, eps, n, seed, steps, eot, queries, population, generations, target, curve, curveN, data, device, output, quick,
         };
         command.SetAction(r => CommonOptions.Run(() =>
         {
+            // --quick changes the defaults, never a value the user typed.
+            T Get<T>(Option<T> option, T quickValue) => r.GetValue(quick) && r.GetResult(option) is null or { Implicit: true } ? quickValue : r.GetValue(option)!;
             var settings = new AttackSettings
             {
-                Epsilon = ParseEpsilon(r.GetValue(eps)!), Steps = r.GetValue(steps), EotSamples = r.GetValue(eot), SquareQueries = r.GetValue(queries),
-                PixelPopulation = r.GetValue(population), PixelGenerations = r.GetValue(generations), Seed = r.GetValue(seed),
+                Epsilon = ParseEpsilon(r.GetValue(eps)!), Steps = r.GetValue(steps), EotSamples = r.GetValue(eot), SquareQueries = Get(queries, 100),
+                PixelPopulation = Get(population, 40), PixelGenerations = Get(generations, 5), Seed = r.GetValue(seed),
             };
-            var names = AttackSuite.Parse(r.GetValue(attacks)!);
-            var defences = Defences(r.GetValue(defense)!, r.GetValue(grid)!);
-            var curveEps = r.GetValue(curve)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => ParseEpsilon(v + "/255")).ToList();
+            var names = AttackSuite.Parse(Get(attacks, "1px,10px,fgsm,pgd,eot-pgd,apgd-ce,square"));
+            var defences = Defences(r.GetValue(defense)!, Get(grid, "4"));
+            var curveEps = Get(curve, "0,4,8,16,32").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => ParseEpsilon(v + "/255")).ToList();
             bool queryChain = r.GetValue(target) switch { "chain" => true, "twin" => false, var t => throw new ArgumentException($"--query-target '{t}': expected chain or twin.") };
             var modelsDir = r.GetValue(models) ?? ShippedModels.FindFolder() ?? throw new DirectoryNotFoundException("the shipped models folder was not found; pass --models.");
             var test = CommonOptions.LoadData(r.GetValue(data) ?? DemoCommand.FindSample(), Split.Test, null, noCache: false);
             var outDir = r.GetValue(output)!;
             string commandLine = "pdnn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
-            int sampleSize = r.GetValue(n);
+            int sampleSize = Get(n, 32);
             var dataName = $"{test.Source} (uniform sample of {Math.Min(sampleSize, test.Count)}, seed {settings.Seed})";
 
             var results = new List<DefenceResult>();
@@ -87,10 +93,10 @@ static class EvaluateCommand
                 }
                 using var disposeEvaluator = evaluator;
                 var report = WithProgress(p => { evaluator.Progress = p; return evaluator.Evaluate(view); });
-                var curvePoints = curveEps.Count == 0 ? null : Curve(model, view, options, curveEps, Math.Min(r.GetValue(curveN), sampleSize), evaluator.Twin.Randomised);
+                var curvePoints = curveEps.Count == 0 ? null : Curve(model, view, options, curveEps, Math.Min(Get(curveN, 16), sampleSize), evaluator.Twin.Randomised);
                 if (curvePoints != null)
                     report = report with { Flags = [.. report.Flags, .. RobustnessEvaluator.EpsilonChecks(curvePoints, report.Clean.Accuracy,
-                        evaluator.Twin.Randomised ? Math.Max(0.02, 1 / Math.Sqrt(Math.Min(r.GetValue(curveN), sampleSize))) : 0.02).Select(f => "ε curve: " + f)] };
+                        evaluator.Twin.Randomised ? Math.Max(0.02, 1 / Math.Sqrt(Math.Min(Get(curveN, 16), sampleSize))) : 0.02).Select(f => "ε curve: " + f)] };
                 var result = new DefenceResult(key, description, evaluator.Twin.Description, report, dataName, commandLine, Hardware.CpuModel(), clock.Elapsed.TotalSeconds, curvePoints);
                 EvaluationFiles.Write(Path.Combine(outDir, key), result, settings);
                 ExampleImages.Save(Path.Combine(outDir, key, "examples.png"), evaluator.Twin, test.Sample(sampleSize, settings.Seed), settings);
