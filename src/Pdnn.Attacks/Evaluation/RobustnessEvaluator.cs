@@ -127,7 +127,7 @@ public static class RobustnessEvaluator
         for (int i = 1; i < sorted.Count; i++)
             if (sorted[i].Accuracy > sorted[i - 1].Accuracy + tolerance)
                 flags.Add($"accuracy rises with ε: {sorted[i - 1].Accuracy:P1} at {sorted[i - 1].Epsilon:F4}, {sorted[i].Accuracy:P1} at {sorted[i].Epsilon:F4}.");
-        if (sorted.Count > 0 && sorted[^1].Epsilon >= 0.25 && sorted[^1].Accuracy > 0.1)
+        if (sorted.Count > 0 && sorted[^1].Epsilon >= 0.12 && sorted[^1].Accuracy > 0.1)
             flags.Add($"a large ε ({sorted[^1].Epsilon:F2}) leaves {sorted[^1].Accuracy:P1}: possible gradient masking.");
         return flags;
     }
