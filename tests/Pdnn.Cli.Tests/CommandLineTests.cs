@@ -164,6 +164,17 @@ public sealed class EvaluateCommandTests
     }
 
     [TestMethod]
+    public void ModelInfoCountsResNet20AtItsPublishedCost()
+    {
+        // ResNet-20 on 32x32 CIFAR images: 0.27 M parameters and about 41 M multiply-accumulates (He et al. 2016; ptflops).
+        var result = PdnnProcess.Run("model-info", "--models", Path.Combine(TestPaths.RepoRoot, "models"));
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        var line = result.Output.Split('\n').First(l => l.Contains("resnet20-cifar10 ") || l.Contains("resnet20-cifar10│") || l.Contains("│ resnet20-cifar10 "));
+        StringAssert.Contains(line, "272,474");
+        StringAssert.Contains(line, "40.81 M");
+    }
+
+    [TestMethod]
     public void UnknownAttackIsNamed()
     {
         var result = PdnnProcess.Run("evaluate", "--models", Path.Combine(TestPaths.RepoRoot, "models"), "--data", TestPaths.Sample,
