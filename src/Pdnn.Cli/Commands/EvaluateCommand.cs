@@ -93,9 +93,10 @@ static class EvaluateCommand
                 }
                 using var disposeEvaluator = evaluator;
                 var report = WithProgress(p => { evaluator.Progress = p; return evaluator.Evaluate(view); });
-                var curvePoints = curveEps.Count == 0 ? null : Curve(model, view, options, curveEps, Math.Min(Get(curveN, 16), sampleSize), evaluator.Twin.Randomised);
+                var epsCurve = curveEps.Count == 0 ? default : Curve(model, view, options, curveEps, Math.Min(Get(curveN, 16), sampleSize), evaluator.Twin.Randomised);
+                var curvePoints = epsCurve.Points;
                 if (curvePoints != null)
-                    report = report with { Flags = [.. report.Flags, .. RobustnessEvaluator.EpsilonChecks(curvePoints, report.Clean.Accuracy,
+                    report = report with { Flags = [.. report.Flags, .. RobustnessEvaluator.EpsilonChecks(curvePoints, epsCurve.Clean,
                         evaluator.Twin.Randomised ? Math.Max(0.02, 1 / Math.Sqrt(Math.Min(Get(curveN, 16), sampleSize))) : 0.02).Select(f => "ε curve: " + f)] };
                 var result = new DefenceResult(key, description, evaluator.Twin.Description, report, dataName, commandLine, Hardware.CpuModel(), clock.Elapsed.TotalSeconds, curvePoints);
                 EvaluationFiles.Write(Path.Combine(outDir, key), result, settings);
@@ -130,14 +131,20 @@ static class EvaluateCommand
     }
 
     /// <summary>Accuracy under PGD (EOT-PGD when the defence is randomised) at each ε, on the first images of the sample.</summary>
-    static List<(double, double)> Curve(ITransformer model, IDataView view, AttackEvaluatorOptions options, List<double> epsilons, int n, bool randomised) =>
-        epsilons.Select(e =>
+    /// <remarks>Also returns the clean accuracy on the same images, which the ε = 0 check compares with.</remarks>
+    static (List<(double, double)> Points, double Clean) Curve(ITransformer model, IDataView view, AttackEvaluatorOptions options, List<double> epsilons, int n, bool randomised)
+    {
+        double clean = 0;
+        var points = epsilons.Select(e =>
         {
             var at = options with { Attacks = [randomised ? "eot-pgd" : "pgd"], SampleSize = n, Settings = options.Settings with { Epsilon = e } };
             using var evaluator = new AttackEvaluator(model, at);
             var report = WithProgress(p => { evaluator.Progress = p; return evaluator.Evaluate(view); }, $" (ε = {e * 255:0.#}/255)");
+            clean = report.Clean.Accuracy;
             return (e, report.Attacks[0].Accuracy);
         }).ToList();
+        return (points, clean);
+    }
 
     /// <summary>Runs <paramref name="work"/> with a progress bar per attack (plain lines when the output is not a terminal).</summary>
     static EvaluationReport WithProgress(Func<Action<string, int, int>, EvaluationReport> work, string suffix = "")
