@@ -20,5 +20,6 @@ var root = new RootCommand("pdnn: Perceptual DNNs for ML.NET. Train and evaluate
     TrainRecreationCommand.CreateSr(),
     TrainRecreationCommand.CreateInpainter(),
     EvaluateCommand.Create(),
+    EvaluateReportCommand.Create(),
 };
 return root.Parse(args).Invoke();

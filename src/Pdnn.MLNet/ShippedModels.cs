@@ -5,12 +5,13 @@ namespace Pdnn.MLNet;
 
 /// <summary>
 /// The defences of the paper as ML.NET chains over the models shipped in <c>models/</c> (ONNX files): the plain
-/// ResNet-20, NSR and FIR (each with the classifier fine-tuned on its recreations when there is one), and the
-/// pre-processing baselines (feature squeezing, spatial smoothing, JPEG) in front of the plain ResNet-20.
+/// ResNet-20, NSR and FIR (each with the classifier fine-tuned on its recreations when there is one), the
+/// pre-processing baselines (feature squeezing, spatial smoothing, JPEG) in front of the plain ResNet-20, and label
+/// smoothing (LS: the ResNet-20 fine-tuned with smoothed labels).
 /// </summary>
 public static class ShippedModels
 {
-    public static readonly string[] Defences = ["none", "nsr", "fir", "fs", "ss", "jpeg"];
+    public static readonly string[] Defences = ["none", "nsr", "fir", "fs", "ss", "jpeg", "ls"];
 
     /// <summary>NSR's δ (paper, Table 3: Gaussian variance 0.01 and salt-and-pepper 0.01).</summary>
     public static readonly NoiseOptions NsrNoise = new() { GaussianVariance = 0.01, SaltProbability = 0.01, PepperProbability = 0.01 };
@@ -24,6 +25,7 @@ public static class ShippedModels
         "fs" => "FS: 4-bit squeezing",
         "ss" => "SS: 2x2 median",
         "jpeg" => "JPEG (quality 75)",
+        "ls" => "LS: ResNet-20 fine-tuned with label smoothing 0.1",
         _ => throw Unknown(defence),
     };
 
@@ -52,6 +54,7 @@ public static class ShippedModels
             "fs" => ml.Transforms.FeatureSqueeze("Image", bits: 4).Append(classifier),
             "ss" => ml.Transforms.SpatialSmoothing("Image", window: 2).Append(classifier),
             "jpeg" => ml.Transforms.JpegCompression("Image", quality: 75).Append(classifier),
+            "ls" => ml.Transforms.RobustClassify(File("resnet20-cifar10-ls", "classifier.onnx")),
             _ => throw Unknown(defence),
         };
     }

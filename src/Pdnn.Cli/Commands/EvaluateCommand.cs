@@ -23,7 +23,7 @@ static class EvaluateCommand
 {
     public static Command Create()
     {
-        var defense = new Option<string>("--defense") { Description = "Comma-separated: none, nsr, fir, fs, ss, jpeg; or all.", DefaultValueFactory = _ => "all" };
+        var defense = new Option<string>("--defense") { Description = "Comma-separated: none, nsr, fir, fs, ss, jpeg, ls; or all.", DefaultValueFactory = _ => "all" };
         var models = new Option<string?>("--models") { Description = "The models folder (default: the repository's models/)." };
         var grid = new Option<string>("--grid") { Description = "FIR's grid cell sizes g, comma-separated (1, 4, 8).", DefaultValueFactory = _ => "1,4,8" };
         var attacks = new Option<string>("--attacks") { Description = $"Comma-separated: {string.Join(", ", AttackSuite.Names)}.", DefaultValueFactory = _ => "1px,10px,fgsm,pgd,eot-pgd,apgd-ce,apgd-dlr,square" };
@@ -104,12 +104,7 @@ static class EvaluateCommand
                 results.Add(result);
                 Print(result);
             }
-            File.WriteAllText(Path.Combine(outDir, "summary.md"), $"# Robustness, ε = {r.GetValue(eps)} (L∞)\n\n{dataName}; {Hardware.CpuModel()}.\n\n"
-                + EvaluationFiles.Table(results) + $"\nCommand: `{commandLine}`\n");
-            if (results.Any(x => x.Curve != null))
-                LinePlot.SavePng(Path.Combine(outDir, "accuracy-vs-eps.png"), $"Accuracy under PGD-{settings.Steps} (EOT for randomised defences)", "ε (/255)", "accuracy %",
-                    results.Where(x => x.Curve != null).Select(x => (x.Description, (IReadOnlyList<(double, double)>)x.Curve!.Select(p => (p.Epsilon * 255, 100 * p.Accuracy)).ToList())).ToList(),
-                    xTicks: curveEps.Select(e => e * 255).ToList());
+            MergedReport.Write([outDir], outDir, $"Robustness, ε = {r.GetValue(eps)} (L∞)");
             AnsiConsole.MarkupLineInterpolated($"wrote summary.md, accuracy-vs-eps.png and one folder per defence in {outDir}");
             return 0;
         }));

@@ -1,0 +1,114 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Pdnn.Attacks.Evaluation;
+using Pdnn.Data;
+
+namespace Pdnn.Attacks.Reports;
+
+/// <summary>One defence's stored evaluation (a folder written by <see cref="EvaluationFiles.Write"/>).</summary>
+public sealed record StoredResult(string Folder, string Defence, string Description, int Count, AttackSummary Clean,
+                                  IReadOnlyList<AttackSummary> Attacks, IReadOnlyList<string> Flags,
+                                  IReadOnlyList<(double Epsilon, double Accuracy)> Curve, string Command, string Data, string Hardware)
+{
+    public static StoredResult Read(string folder)
+    {
+        var path = Path.Combine(folder, "results.json");
+        var json = JsonDocument.Parse(File.ReadAllText(path)).RootElement;
+        AttackSummary Summary(JsonElement e) => new(e.GetProperty("Attack").GetString()!, e.GetProperty("Correct").GetInt32(), e.GetProperty("Count").GetInt32(),
+                                                    e.GetProperty("Low").GetDouble(), e.GetProperty("High").GetDouble());
+        var curve = json.TryGetProperty("EpsilonCurve", out var c) && c.ValueKind == JsonValueKind.Array
+            ? c.EnumerateArray().Select(p => (p.GetProperty("Epsilon").GetDouble(), p.GetProperty("Accuracy").GetDouble())).ToList() : [];
+        return new StoredResult(folder, json.GetProperty("Defence").GetString()!, json.GetProperty("Description").GetString()!, json.GetProperty("Count").GetInt32(),
+            Summary(json.GetProperty("Clean")), json.GetProperty("Attacks").EnumerateArray().Select(Summary).ToList(),
+            json.GetProperty("Flags").EnumerateArray().Select(f => f.GetString()!).ToList(), curve,
+            json.GetProperty("Command").GetString()!, json.GetProperty("Data").GetString()!, json.GetProperty("Hardware").GetString()!);
+    }
+
+    /// <summary>Per image (index in the seeded uniform sample): correct when clean, and under each attack.</summary>
+    public Dictionary<int, List<bool>> Outcomes()
+    {
+        var result = new Dictionary<int, List<bool>>();
+        foreach (var line in File.ReadLines(Path.Combine(Folder, "outcomes.csv")).Skip(1))
+        {
+            var f = line.Split(',');
+            int index = int.Parse(f[0], CultureInfo.InvariantCulture);
+            if (!result.TryGetValue(index, out var list)) result[index] = list = [f[1] == f[2]];
+            list.Add(bool.Parse(f[^1]));
+        }
+        return result;
+    }
+}
+
+/// <summary>
+/// Joins the evaluations of several runs on the same seeded sample (e.g. white-box attacks on 500 images and the costly
+/// query-only ones on its first 50) into one table in the paper's layout, per defence: every attack's accuracy with
+/// its own n, the worst case of each run, and the worst case over every attack of every run on the images they share —
+/// the number that survives the strongest attack we have. Also the accuracy-vs-ε figure.
+/// </summary>
+public static class MergedReport
+{
+    static readonly Dictionary<string, string> Short = new()
+    {
+        ["none"] = "ResNet-20", ["nsr"] = "NSR", ["fir-g1"] = "FIR g=1", ["fir-g4"] = "FIR g=4", ["fir-g8"] = "FIR g=8",
+        ["fs"] = "FS", ["ss"] = "SS", ["jpeg"] = "JPEG", ["ls"] = "LS",
+    };
+
+    static string Cell(AttackSummary s, bool showN) =>
+        string.Create(CultureInfo.InvariantCulture, $"{100 * s.Accuracy:F1} [{100 * s.Low:F1}, {100 * s.High:F1}]{(showN ? $" (n={s.Count})" : "")}");
+
+    static int Rank(string name) => name.StartsWith("1px") ? 0 : name.StartsWith("10px") ? 1 : name == "FGSM" ? 2 : name.StartsWith("PGD") ? 3 : 4;
+
+    /// <summary>Reads every defence folder under each run folder; writes summary.md and accuracy-vs-eps.png into <paramref name="outDir"/>.</summary>
+    public static string Write(IReadOnlyList<string> runs, string outDir, string title)
+    {
+        var byDefence = runs.SelectMany(run => Directory.GetDirectories(run).Where(d => File.Exists(Path.Combine(d, "results.json"))).Select(StoredResult.Read))
+            .GroupBy(r => r.Defence).OrderBy(g => Array.IndexOf([.. Short.Keys], g.Key) is var i && i < 0 ? 99 : i).ToList();
+        if (byDefence.Count == 0) throw new DirectoryNotFoundException($"no results.json under {string.Join(", ", runs)}.");
+        var columns = byDefence.SelectMany(g => g.SelectMany(r => r.Attacks.Select(a => a.Attack))).Distinct()
+            .Select((a, i) => (a, i)).OrderBy(p => (Rank(p.a), p.i)).Select(p => p.a).ToList();
+        bool multi = byDefence.Any(g => g.Count() > 1);
+        var md = new StringBuilder($"# {title}\n\n");
+        md.Append($"| defence | test acc | {string.Join(" | ", columns)} | worst case{(multi ? " per run | worst case, every attack" : "")} |\n");
+        md.Append($"|---|---|{string.Concat(columns.Select(_ => "---|"))}---|{(multi ? "---|" : "")}\n");
+        foreach (var g in byDefence)
+        {
+            var main = g.OrderByDescending(r => r.Count).First();
+            var cells = columns.Select(c => g.SelectMany(r => r.Attacks).FirstOrDefault(a => a.Attack == c) is { } s ? Cell(s, s.Count != main.Count) : "–");
+            var worst = g.Select(r => Cell(WorstCase(r.Outcomes(), int.MaxValue), r.Count != main.Count));
+            md.Append($"| {g.First().Description} | {Cell(main.Clean, false)} (n={main.Count}) | {string.Join(" | ", cells)} | {string.Join("; ", worst)} |");
+            if (multi)
+            {
+                // Images every run evaluated: the seeded sample's first min(n) (a smaller sample is a prefix of a larger one).
+                int shared = g.Min(r => r.Count);
+                var outcomes = g.Select(r => r.Outcomes()).ToList();
+                int correct = Enumerable.Range(0, shared).Count(i => outcomes.All(o => o[i].All(ok => ok)));
+                var (low, high) = Wilson.Interval(correct, shared);
+                md.Append($" {Cell(new AttackSummary("all", correct, shared, low, high), true)} |");
+            }
+            md.Append('\n');
+        }
+        md.Append($"\nAccuracy % [Wilson 95%], L∞ ε = 8/255 for FGSM, PGD, EOT-PGD, APGD and Square; the pixel attacks may set their pixels to any value. " +
+                  "Worst case: correct on the clean image and under every attack (for a randomised defence the clean prediction is one draw).\n");
+        var flags = byDefence.SelectMany(g => g.SelectMany(r => r.Flags.Select(f => $"- {g.Key} ({Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(r.Folder).TrimEnd(Path.DirectorySeparatorChar)))}): {f}"))).Distinct().ToList();
+        md.Append(flags.Count > 0 ? "\nFlags raised by the runs:\n\n" + string.Join("\n", flags) + "\n" : "\nNo run raised a flag.\n");
+        md.Append("\nRuns:\n\n" + string.Join("\n", byDefence.SelectMany(g => g).Select(r => r.Command).Distinct().Select(c => $"- `{c}`")) + "\n");
+        md.Append($"\nData: {string.Join("; ", byDefence.SelectMany(g => g).Select(r => r.Data).Distinct())}. Hardware: {string.Join("; ", byDefence.SelectMany(g => g).Select(r => r.Hardware).Distinct())}.\n");
+        Directory.CreateDirectory(outDir);
+        File.WriteAllText(Path.Combine(outDir, "summary.md"), md.ToString());
+
+        var curves = byDefence.Select(g => (Name: Short.GetValueOrDefault(g.Key, g.Key), Curve: g.FirstOrDefault(r => r.Curve.Count > 0)?.Curve)).Where(c => c.Curve != null).ToList();
+        if (curves.Count > 0)
+            LinePlot.SavePng(Path.Combine(outDir, "accuracy-vs-eps.png"), "Accuracy under PGD-10 (EOT-PGD for randomised defences)", "ε (/255)", "accuracy %",
+                curves.Select(c => (c.Name, (IReadOnlyList<(double, double)>)c.Curve!.Select(p => (p.Epsilon * 255, 100 * p.Accuracy)).ToList())).ToList(),
+                xTicks: curves.SelectMany(c => c.Curve!.Select(p => p.Epsilon * 255)).Distinct().ToList());
+        return md.ToString();
+    }
+
+    static AttackSummary WorstCase(Dictionary<int, List<bool>> outcomes, int limit)
+    {
+        int n = Math.Min(limit, outcomes.Count), correct = outcomes.Where(o => o.Key < n).Count(o => o.Value.All(ok => ok));
+        var (low, high) = Wilson.Interval(correct, n);
+        return new AttackSummary("worst case", correct, n, low, high);
+    }
+}
