@@ -99,9 +99,14 @@ public static class MergedReport
 
         var curves = byDefence.Select(g => (Name: Short.GetValueOrDefault(g.Key, g.Key), Curve: g.FirstOrDefault(r => r.Curve.Count > 0)?.Curve)).Where(c => c.Curve != null).ToList();
         if (curves.Count > 0)
+        {
+            // ε values evenly spaced (they usually double), labelled with their value.
+            var epsilons = curves.SelectMany(c => c.Curve!.Select(p => p.Epsilon)).Distinct().Order().ToList();
             LinePlot.SavePng(Path.Combine(outDir, "accuracy-vs-eps.png"), "Accuracy under PGD-10 (EOT-PGD for randomised defences)", "ε (/255)", "accuracy %",
-                curves.Select(c => (c.Name, (IReadOnlyList<(double, double)>)c.Curve!.Select(p => (p.Epsilon * 255, 100 * p.Accuracy)).ToList())).ToList(),
-                xTicks: curves.SelectMany(c => c.Curve!.Select(p => p.Epsilon * 255)).Distinct().ToList());
+                curves.Select(c => (c.Name, (IReadOnlyList<(double, double)>)c.Curve!.Select(p => ((double)epsilons.IndexOf(p.Epsilon), 100 * p.Accuracy)).ToList())).ToList(),
+                xTicks: Enumerable.Range(0, epsilons.Count).Select(i => (double)i).ToList(),
+                xTickLabel: i => (epsilons[(int)i] * 255).ToString("0.#", CultureInfo.InvariantCulture));
+        }
         return md.ToString();
     }
 
