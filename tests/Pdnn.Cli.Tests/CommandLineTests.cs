@@ -134,7 +134,7 @@ public sealed class DemoCommandTests
         var line = result.Output.Split('\n').Single(l => l.Contains("ResNet-20, no defence"));
         var accuracy = double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^2], System.Globalization.CultureInfo.InvariantCulture);
         Assert.IsTrue(accuracy > 80, $"the shipped ResNet-20 through ML.NET: {line}");
-        StringAssert.Contains(result.Output, "FIR (lite), g=1");
+        StringAssert.Contains(result.Output, "FIR (lite inpainter, g=1, 10 masks)");
     }
 }
 
@@ -156,9 +156,9 @@ public sealed class EvaluateCommandTests
         Assert.AreEqual(1 + 3 * 10, File.ReadAllLines(Path.Combine(outDir, "jpeg", "outcomes.csv")).Length, "header + one row per image and attack");
         // The paper's layout: test acc, 1px, then FGSM, PGD; one row per defence.
         var summary = File.ReadAllText(Path.Combine(outDir, "summary.md"));
-        StringAssert.Contains(summary, "| defence | n | test acc | 1px (DE 20x2) | FGSM | PGD-3 | worst case |");
-        StringAssert.Contains(summary, "| FS: 4-bit squeezing | 10 |");
-        StringAssert.Contains(summary, "| JPEG (quality 75) | 10 |");
+        StringAssert.Contains(summary, "| defence | test acc | 1px (DE 20x2) | FGSM | PGD-3 | worst case |");
+        StringAssert.Contains(summary, "| FS: 4-bit squeezing | 90.0 [59.6, 98.2] (n=10) |");
+        StringAssert.Contains(summary, "| JPEG (quality 75) | ");
         foreach (var png in new[] { "accuracy-vs-eps.png", Path.Combine("fs", "examples.png") })
             CollectionAssert.AreEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, File.ReadAllBytes(Path.Combine(outDir, png))[..4], png);
     }
