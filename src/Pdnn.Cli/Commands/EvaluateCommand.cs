@@ -68,6 +68,10 @@ static class EvaluateCommand
             string commandLine = "pdnn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
             int sampleSize = Get(n, 32);
             var dataName = $"{test.Source} (uniform sample of {Math.Min(sampleSize, test.Count)}, seed {settings.Seed})";
+            // Drawn once, as AttackEvaluator would draw them (ImageDataset.Sample is the same draw), so that every
+            // evaluator below reads only the images it attacks, not the whole test split again.
+            var sample = test.Sample(sampleSize, settings.Seed);
+            var curveSample = test.Sample(Math.Min(Get(curveN, 16), sampleSize), settings.Seed);
 
             var results = new List<DefenceResult>();
             foreach (var (defence, g) in defences)
@@ -77,11 +81,11 @@ static class EvaluateCommand
                 AnsiConsole.MarkupLineInterpolated($"[bold]{description}[/]: {string.Join(", ", names)}; ε = {r.GetValue(eps)}; {Math.Min(sampleSize, test.Count)} images");
                 var clock = Stopwatch.StartNew();
                 var ml = new MLContext(seed: settings.Seed);
-                var view = ml.Data.LoadFromImageDataset(test);
+                var view = ml.Data.LoadFromImageDataset(sample);
                 var model = ShippedModels.Chain(ml, modelsDir, defence, g, settings.Seed).Fit(view);
                 var options = new AttackEvaluatorOptions
                 {
-                    Attacks = names, Settings = settings, SampleSize = sampleSize, QueryDeployedChain = queryChain, Device = r.GetValue(device)!,
+                    Attacks = names, Settings = settings, QueryDeployedChain = queryChain, Device = r.GetValue(device)!,
                 };
                 var evaluator = new AttackEvaluator(model, options);
                 if (!evaluator.Twin.Randomised && names.Contains("eot-pgd") && names.Count > 1)
@@ -93,14 +97,14 @@ static class EvaluateCommand
                 }
                 using var disposeEvaluator = evaluator;
                 var report = WithProgress(p => { evaluator.Progress = p; return evaluator.Evaluate(view); });
-                var epsCurve = curveEps.Count == 0 ? default : Curve(model, view, options, curveEps, Math.Min(Get(curveN, 16), sampleSize), evaluator.Twin.Randomised);
+                var epsCurve = curveEps.Count == 0 ? default : Curve(model, ml.Data.LoadFromImageDataset(curveSample), options, curveEps, evaluator.Twin.Randomised);
                 var curvePoints = epsCurve.Points;
                 if (curvePoints != null)
                     report = report with { Flags = [.. report.Flags, .. RobustnessEvaluator.EpsilonChecks(curvePoints, epsCurve.Clean,
                         evaluator.Twin.Randomised ? Math.Max(0.02, 1 / Math.Sqrt(Math.Min(Get(curveN, 16), sampleSize))) : 0.02).Select(f => "ε curve: " + f)] };
                 var result = new DefenceResult(key, description, evaluator.Twin.Description, report, dataName, commandLine, Hardware.CpuModel(), clock.Elapsed.TotalSeconds, curvePoints);
                 EvaluationFiles.Write(Path.Combine(outDir, key), result, settings);
-                ExampleImages.Save(Path.Combine(outDir, key, "examples.png"), evaluator.Twin, test.Sample(sampleSize, settings.Seed), settings);
+                ExampleImages.Save(Path.Combine(outDir, key, "examples.png"), evaluator.Twin, sample, settings);
                 results.Add(result);
                 Print(result);
             }
@@ -127,12 +131,12 @@ static class EvaluateCommand
 
     /// <summary>Accuracy under PGD (EOT-PGD when the defence is randomised) at each ε, on the first images of the sample.</summary>
     /// <remarks>Also returns the clean accuracy on the same images, which the ε = 0 check compares with.</remarks>
-    static (List<(double, double)> Points, double Clean) Curve(ITransformer model, IDataView view, AttackEvaluatorOptions options, List<double> epsilons, int n, bool randomised)
+    static (List<(double, double)> Points, double Clean) Curve(ITransformer model, IDataView view, AttackEvaluatorOptions options, List<double> epsilons, bool randomised)
     {
         double clean = 0;
         var points = epsilons.Select(e =>
         {
-            var at = options with { Attacks = [randomised ? "eot-pgd" : "pgd"], SampleSize = n, Settings = options.Settings with { Epsilon = e } };
+            var at = options with { Attacks = [randomised ? "eot-pgd" : "pgd"], Settings = options.Settings with { Epsilon = e } };
             using var evaluator = new AttackEvaluator(model, at);
             var report = WithProgress(p => { evaluator.Progress = p; return evaluator.Evaluate(view); }, $" (ε = {e * 255:0.#}/255)");
             clean = report.Clean.Accuracy;

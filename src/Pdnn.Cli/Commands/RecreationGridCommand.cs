@@ -31,7 +31,8 @@ static class RecreationGridCommand
             var dir = r.GetValue(models) ?? ShippedModels.FindFolder() ?? throw new DirectoryNotFoundException("the models folder was not found; pass --models.");
             var test = CommonOptions.LoadData(r.GetValue(data) ?? DemoCommand.FindSample(), Split.Test, null, noCache: false);
             // The first test image of each class.
-            var picks = Enumerable.Range(0, test.ClassNames.Count).Select(c => Array.IndexOf(test.Labels.ToArray(), (byte)c)).Where(i => i >= 0).ToArray();
+            var labels = test.Labels.ToArray();
+            var picks = Enumerable.Range(0, test.ClassNames.Count).Select(c => Array.IndexOf(labels, (byte)c)).Where(i => i >= 0).ToArray();
             var images = test.Subset(picks, test.Source);
             var ml = new MLContext(seed: 0);
             var view = ml.Data.LoadFromImageDataset(images);

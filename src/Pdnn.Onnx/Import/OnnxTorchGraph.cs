@@ -22,6 +22,8 @@ public sealed class OnnxTorchGraph : IDisposable
     readonly GraphProto graph;
     readonly Dictionary<string, Tensor> constants = [];
     readonly Dictionary<string, long[]> integers = [];
+    /// <summary>Float initializers also kept on the CPU as numbers (Resize scales), so no forward pass reads a device tensor back.</summary>
+    readonly Dictionary<string, double[]> scales = [];
 
     public OnnxTorchGraph(byte[] onnx, Device device, string source = "ONNX model")
     {
@@ -39,6 +41,7 @@ public sealed class OnnxTorchGraph : IDisposable
                 throw new NotSupportedException($"{source}: initializer '{t.Name}' has data type {t.DataType}; only float and int64 are supported.");
             var values = t.RawData.Length > 0 ? FromRaw(t.RawData.ToByteArray()) : [.. t.FloatData];
             constants[t.Name] = tensor(values, [.. t.Dims]).to(device).DetachFromDisposeScope();
+            if (values.Length <= 4) scales[t.Name] = values.Select(v => (double)v).ToArray();
         }
         InputName = graph.Input.First(i => !constants.ContainsKey(i.Name) && !integers.ContainsKey(i.Name)).Name;
         OutputName = graph.Output[0].Name;
@@ -146,8 +149,7 @@ public sealed class OnnxTorchGraph : IDisposable
         bool linear = text("mode", "nearest") == "linear";
         bool alignCorners = text("coordinate_transformation_mode", "half_pixel") == "align_corners";
         long[]? size = node.Input.Count > 3 && integers.TryGetValue(node.Input[3], out var s) ? s[^2..] : null;
-        double[]? scale = size == null && node.Input.Count > 2 && constants.TryGetValue(node.Input[2], out var sc)
-            ? sc.cpu().data<float>().ToArray()[^2..].Select(v => (double)v).ToArray() : null;
+        double[]? scale = size == null && node.Input.Count > 2 && scales.TryGetValue(node.Input[2], out var sc) ? sc[^2..] : null;
         var mode = linear ? InterpolationMode.Bilinear : InterpolationMode.Nearest;
         return nn.functional.interpolate(x, size, scale, mode, linear ? alignCorners : null);
     }
