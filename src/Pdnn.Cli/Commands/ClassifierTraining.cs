@@ -5,6 +5,7 @@ using Pdnn.Torch.Models;
 using Pdnn.Torch.Models.Recreation;
 using Pdnn.Torch.Storage;
 using Pdnn.Torch.Training;
+using Pdnn.Torch.Training.Adversarial;
 using Spectre.Console;
 
 namespace Pdnn.Cli.Commands;
@@ -25,6 +26,8 @@ static class ClassifierTraining
             new ClassifierTrainer(options, device.Device, observer).Run(train, test, checkpointDir, resume, recreation == null ? null : recreation.Apply, initial));
         WriteHistory(Path.Combine(outDir, "history.csv"), result.State.History);
 
+        if (result.State.StoppedOnCollapse != null)
+            AnsiConsole.MarkupLineInterpolated($"[red]stopped:[/] {result.State.StoppedOnCollapse}");
         if (!result.Completed)
         {
             AnsiConsole.MarkupLineInterpolated($"[yellow]stopped:[/] {result.StopReason} with {result.State.Epoch} of {options.Epochs} epochs done{(result.State.StepInEpoch > 0 ? $" and {result.State.StepInEpoch} steps into the next" : "")}; checkpoint in {checkpointDir}. Run the same command with --resume to continue.");
@@ -60,6 +63,7 @@ static class ClassifierTraining
             Seed = options.Seed,
             Recreation = options.Recreation,
             InitialWeights = options.InitialWeights,
+            AdversarialTraining = AdversarialCard(options, result, recreation != null),
             Command = command,
             Hardware = Hardware.Describe(device),
             WallSeconds = result.State.ElapsedSeconds,
@@ -74,10 +78,35 @@ static class ClassifierTraining
         return 0;
     }
 
+    static AdversarialTrainingCard? AdversarialCard(TrainOptions options, TrainResult result, bool onRecreations)
+    {
+        var a = options.Adversarial;
+        if (!a.Enabled) return null;
+        var kept = result.State.History.FirstOrDefault(h => h.Epoch == result.KeptEpoch)?.HeldOut;
+        return new AdversarialTrainingCard
+        {
+            Kind = a.Kind switch { AdversaryKind.FgsmRs => "fgsm-rs", var k => k.ToString().ToLowerInvariant() },
+            Recipe = a.Describe(),
+            Epsilon = a.Epsilon, Steps = a.EffectiveSteps, StepSize = a.EffectiveStepSize, CleanWeight = a.CleanWeight,
+            TradesBeta = a.Kind == AdversaryKind.Trades ? a.TradesBeta : null,
+            CraftThrough = onRecreations ? (a.CraftThrough == CraftThrough.PhiDnn ? "phi-dnn" : "classifier") : null,
+            HeldOutImages = options.HeldOut,
+            Keep = options.Keep == KeepWeights.BestRobust ? "best-robust" : "last",
+            KeptEpoch = result.KeptEpoch,
+            HeldOutClean = kept?.Clean, HeldOutFgsm = kept?.Fgsm, HeldOutPgd10 = kept?.Pgd10,
+            Collapses = result.State.History.Where(h => h.Collapse != null).Select(h => h.Collapse!).ToArray(),
+            StoppedOnCollapse = result.State.StoppedOnCollapse != null,
+        };
+    }
+
+    /// <summary>One line per epoch; adversarial runs add the held-out clean/FGSM/PGD-10 accuracy and the collapse flag.</summary>
     static void WriteHistory(string file, IEnumerable<EpochSummary> history)
     {
         var lines = history.Select(h => FormattableString.Invariant(
-            $"{h.Epoch},{h.TrainLoss:F5},{h.TrainAccuracy:F5},{h.TestAccuracy:F5},{h.ImagesPerSecond:F1},{h.Seconds:F2}"));
-        File.WriteAllLines(file, lines.Prepend("epoch,train_loss,train_accuracy,test_accuracy,images_per_second,seconds"));
+            $"{h.Epoch},{h.TrainLoss:F5},{h.TrainAccuracy:F5},{h.TestAccuracy:F5},{h.ImagesPerSecond:F1},{h.Seconds:F2}") +
+            (h.HeldOut is { } c ? FormattableString.Invariant($",{c.Clean:F4},{c.Fgsm:F4},{c.Pgd10:F4},{(h.Collapse != null ? 1 : 0)}") : ""));
+        var header = "epoch,train_loss,train_accuracy,test_accuracy,images_per_second,seconds" +
+                     (history.Any(h => h.HeldOut != null) ? ",heldout_clean,heldout_fgsm,heldout_pgd10,collapse" : "");
+        File.WriteAllLines(file, lines.Prepend(header));
     }
 }

@@ -18,6 +18,11 @@ public sealed record TrainingState
     public int EpochSeen { get; init; }
     public double ElapsedSeconds { get; init; } // wall time over all invocations
     public List<EpochSummary> History { get; init; } = [];
+    // Adversarial runs: the epoch with the highest held-out PGD-10 accuracy so far (its weights: best-robust.weights.bin).
+    public int? BestRobustEpoch { get; init; }
+    public double BestRobustPgd { get; init; } = -1;
+    /// <summary>The run stopped for good because the collapse detector fired (--on-collapse stop).</summary>
+    public string? StoppedOnCollapse { get; init; }
 }
 
 /// <summary>
