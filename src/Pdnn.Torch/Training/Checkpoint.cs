@@ -52,13 +52,15 @@ public static class Checkpoint
         if (Directory.Exists(old)) Directory.Delete(old, true);
     }
 
-    public static TrainingState Load(string dir, torch.nn.Module model, OptimizerHelper optimizer)
+    /// <summary>The run's state and the model's weights (load them before moving the model to a GPU, then make the optimiser).</summary>
+    public static TrainingState LoadWeights(string dir, torch.nn.Module model)
     {
         var state = ReadState(dir);
         model.load(Path.Combine(dir, "weights.bin"));
-        optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));
         return state;
     }
+
+    public static void LoadOptimizer(string dir, OptimizerHelper optimizer) => optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));
 
     public static TrainingState ReadState(string dir)
     {

@@ -52,21 +52,29 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         var spec = ResNetSpec.FromName(options.Architecture) with { Mean = mean, Std = std };
         var model = new CifarResNet(spec, train.ClassNames.Count);
         if (initial != null) model.load_state_dict(initial.state_dict());
-        model.to(device);
-        var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum,
-                                  weight_decay: options.WeightDecay);
 
         var state = new TrainingState { OptionsIdentity = options.Identity(), DataIdentity = dataIdentity };
-        if (checkpointDir != null && Checkpoint.Exists(checkpointDir))
+        bool resuming = checkpointDir != null && Checkpoint.Exists(checkpointDir);
+        if (resuming)
         {
             if (!resume)
                 throw new InvalidOperationException($"{checkpointDir} holds a checkpoint of an earlier run; pass --resume to continue it, or choose another output folder.");
-            var saved = Checkpoint.ReadState(checkpointDir);
+            var saved = Checkpoint.ReadState(checkpointDir!);
             if (saved.OptionsIdentity != state.OptionsIdentity)
                 throw new InvalidOperationException($"{checkpointDir}: the checkpoint was made with options '{saved.OptionsIdentity}', this run has '{state.OptionsIdentity}'; resume with the same options.");
             if (saved.DataIdentity != dataIdentity)
                 throw new InvalidOperationException($"{checkpointDir}: the checkpoint was trained on '{saved.DataIdentity}', this run on '{dataIdentity}'.");
-            state = Checkpoint.Load(checkpointDir, model, optimizer);
+            // Weights first, while the model is on the CPU, and the optimiser made afterwards over the moved parameters:
+            // on CUDA, loading into an already moved model replaced its parameter tensors, and the optimiser's state
+            // (keyed by the old tensors) no longer matched them.
+            state = Checkpoint.LoadWeights(checkpointDir!, model);
+        }
+        model.to(device);
+        var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum,
+                                  weight_decay: options.WeightDecay);
+        if (resuming)
+        {
+            Checkpoint.LoadOptimizer(checkpointDir!, optimizer);
             observer.Message($"resuming from {checkpointDir}: epoch {state.Epoch + 1}, step {state.StepInEpoch}, {state.ElapsedSeconds / 60:F1} min trained so far");
         }
 
