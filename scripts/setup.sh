@@ -5,8 +5,8 @@
 #  2. Restores the solution's NuGet packages.
 #  3. With --test-data: installs Debian's dataset-fashion-mnist (real IDX files for the reader tests; 30 MB) and
 #     the shellcheck package (CI checks every shell script with it).
-# Idempotent: a second run does nothing but the restore. Every run on the same machine gives the same result, and a
-# failure always ends with one "setup: ..." line that names the step and what to do.
+# Idempotent: a second run does nothing but the restore. Every run on the same machine gives the same result, and
+# no failure is silent: it prints a "setup: ..." line that names the step and what to do.
 # Usage: bash scripts/setup.sh [--test-data] [--check]
 #   --check  change nothing (no apt, no restore): say what is missing and the commands that would fix it; exit 1 if
 #            the libstdc++ TorchSharp needs is missing.
