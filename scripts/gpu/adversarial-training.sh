@@ -11,8 +11,9 @@
 # Usage (device tool, repository root): bash scripts/gpu/adversarial-training.sh [budget seconds, default 500]
 # A later call continues unfinished runs: PDNN_RESUME_FROM=artifacts/resume.tar.xz (the runs/ folder that came back)
 # PDNN_RUNS="nsr-adv fir-g1-adv" PDNN_SKIP_BENCH=1 bash scripts/gpu/adversarial-training.sh 180
-# Prepare first, here: bash scripts/publish-gpu-bundle.sh && tar -C ../shared/data -cf - cifar10 | xz -1 > artifacts/cifar10.tar.xz
+# Prepare first, here: bash scripts/publish-gpu-bundle.sh --training-only && tar -C ../shared/data -cf - cifar10 | xz -1 > artifacts/cifar10.tar.xz
 set -uo pipefail
+# shellcheck source=scripts/gpu/runs.sh
 source "$(dirname "$0")/runs.sh"
 budget=${1:-500}
 device=${PDNN_DEVICE:-cuda}          # cpu, with PDNN_LIBTORCH_DIR at a CPU libtorch, for a dry run of the flow here
@@ -28,9 +29,11 @@ say() { echo "[$(( $(date +%s) - start ))s] $*" | tee -a "$summary"; }
 say "unpacking"
 tar -xJf artifacts/pdnn-gpu.tar.xz -C "$work" || { say "FAILED: unpacking artifacts/pdnn-gpu.tar.xz"; exit 3; }
 tar -xJf artifacts/cifar10.tar.xz -C "$work/data" || { say "FAILED: unpacking artifacts/cifar10.tar.xz"; exit 3; }
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >> "$summary" 2>&1
-python3 -c 'import torch; print("python torch", torch.__version__, "cuda", torch.version.cuda)' >> "$summary" 2>&1
-lscpu | grep -E '^Model name' >> "$summary"
+{
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  python3 -c 'import torch; print("python torch", torch.__version__, "cuda", torch.version.cuda)'
+  lscpu | grep -E '^Model name'
+} >> "$summary" 2>&1
 export PDNN_CACHE_DIR=$work/cache
 pdnn="$work/pdnn-gpu/run-pdnn.sh"
 data=$work/data/cifar10

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The GPU training runs of issues 9 and 10, by name: `run_options NAME` prints the train-classifier options of run
 # NAME (one per line), the same for a first call and for every --resume of it (a resumed run must share them).
 # Sourced by adversarial-training.sh and resume-runs.sh.
