@@ -39,23 +39,7 @@ public sealed class ImageClassifierTrainerTests
         InferenceDevice = Execution.ExecutionDevice.Cpu,
     };
 
-    static (uint[] Labels, float[] Scores) Predict(ITransformer model, IDataView data)
-    {
-        var scored = model.Transform(data);
-        var labels = new List<uint>();
-        var scores = new List<float>();
-        using var cursor = scored.GetRowCursor([scored.Schema["PredictedLabel"], scored.Schema["Score"]]);
-        var label = cursor.GetGetter<uint>(scored.Schema["PredictedLabel"]);
-        var score = cursor.GetGetter<VBuffer<float>>(scored.Schema["Score"]);
-        uint l = 0;
-        VBuffer<float> s = default;
-        while (cursor.MoveNext())
-        {
-            label(ref l); score(ref s);
-            labels.Add(l); scores.AddRange(s.DenseValues());
-        }
-        return ([.. labels], [.. scores]);
-    }
+    static (uint[] Labels, float[] Scores) Predict(ITransformer model, IDataView data) => PersistenceTests.Predict(model, data);
 
     static double Accuracy(uint[] predicted, IDataView scored)
     {
