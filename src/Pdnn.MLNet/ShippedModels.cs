@@ -89,13 +89,36 @@ public static class ShippedModels
         };
     }
 
-    /// <summary>The repository's models folder: from the working folder or the app's folder upwards.</summary>
+    /// <summary>The environment variable that names a models folder, ahead of every other place.</summary>
+    public const string ModelsFolderVariable = "PDNN_MODELS_DIR";
+
+    /// <summary>
+    /// The shipped models folder: $PDNN_MODELS_DIR if set; else models/ beside the application (where the Pdnn.Models
+    /// package copies them, and where the pdnn tool carries them); else a repository's models/ found from the working
+    /// folder upwards (a clone of this repository). Null when there is none.
+    /// </summary>
     public static string? FindFolder()
     {
+        if (Environment.GetEnvironmentVariable(ModelsFolderVariable) is { Length: > 0 } named) return HasModels(named) ? Path.GetFullPath(named) : null;
+        var beside = Path.Combine(AppContext.BaseDirectory, "models");
+        if (HasModels(beside)) return beside;
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
             for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
-                if (System.IO.File.Exists(Path.Combine(dir.FullName, "models", "resnet20-cifar10", "classifier.onnx")))
+                if (HasModels(Path.Combine(dir.FullName, "models")))
                     return Path.Combine(dir.FullName, "models");
         return null;
     }
+
+    /// <summary><see cref="FindFolder"/>, or an error that says where it looked and how to supply the models.</summary>
+    public static string Folder() => FindFolder() ?? throw new DirectoryNotFoundException(
+        Environment.GetEnvironmentVariable(ModelsFolderVariable) is { Length: > 0 } named
+            ? $"${ModelsFolderVariable} = {named} holds no shipped models (resnet20-cifar10/classifier.onnx)."
+            : $"the shipped models were not found: not in {Path.Combine(AppContext.BaseDirectory, "models")} nor in a models/ folder above {Directory.GetCurrentDirectory()}. " +
+              $"Add the Pdnn.Models package to the application, or set ${ModelsFolderVariable}.");
+
+    /// <summary>The chain of <paramref name="defence"/> over the shipped models wherever <see cref="Folder"/> finds them.</summary>
+    public static IEstimator<ITransformer> Chain(MLContext ml, string defence, int grid = 1, int seed = 0) =>
+        Chain(ml, Folder(), defence, grid, seed);
+
+    static bool HasModels(string folder) => System.IO.File.Exists(Path.Combine(folder, "resnet20-cifar10", "classifier.onnx"));
 }

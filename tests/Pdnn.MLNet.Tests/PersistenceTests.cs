@@ -41,7 +41,7 @@ public sealed class PersistenceTests
         ml.Data.LoadFromEnumerable(RealImages.Files.Select(f => new ImageRow { Path = f, Label = Path.GetFileName(Path.GetDirectoryName(f))! }));
 
     /// <summary>Labels and scores read in one pass (a second pass would be a new call, with new noise).</summary>
-    static (uint[] Labels, float[] Scores) Predict(ITransformer model, IDataView data)
+    internal static (uint[] Labels, float[] Scores) Predict(ITransformer model, IDataView data)
     {
         var scored = model.Transform(data);
         var labels = new List<uint>();

@@ -78,7 +78,7 @@ public abstract class BatchedImageTransformer : ITransformer
         Kind = kind, InputColumn = InputColumn, OutputColumns = outputs, Shape = [Shape.Channels, Shape.Height, Shape.Width], BatchSize = BatchSize,
     };
 
-    /// <summary>Reads <paramref name="count"/> checked images from the getter into <paramref name="images"/> at row slot <paramref name="slot"/>.</summary>
+    /// <summary>Reads one checked image from the getter into <paramref name="images"/> at row slot <paramref name="slot"/>.</summary>
     internal void ReadImage(ValueGetter<VBuffer<float>> getter, ref VBuffer<float> scratch, float[] images, int slot, long row)
     {
         getter(ref scratch);

@@ -54,6 +54,7 @@ public sealed class OnnxModelSession : IDisposable
 
     static (InferenceSession, string) Create(string path, ExecutionDevice device)
     {
+        EnsureNativeRuntime();
         string? cudaProblem = null;
         if (device != ExecutionDevice.Cpu)
         {
@@ -77,6 +78,20 @@ public sealed class OnnxModelSession : IDisposable
         catch (OnnxRuntimeException e)
         {
             throw new InvalidDataException($"ONNX model '{path}' cannot be loaded: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// The Pdnn packages reference ONNX Runtime's managed API only (as ML.NET's OnnxTransformer does); without a native
+    /// package in the application, say which to add rather than fail in a type initialiser.
+    /// </summary>
+    static void EnsureNativeRuntime()
+    {
+        try { _ = OrtEnv.Instance(); }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
+        {
+            throw new InvalidOperationException("ONNX Runtime's native library is not in this application: add the package Microsoft.ML.OnnxRuntime " +
+                "(CPU) or Microsoft.ML.OnnxRuntime.Gpu.Linux (CUDA); the Pdnn packages reference ONNX Runtime's managed API only.", e);
         }
     }
 

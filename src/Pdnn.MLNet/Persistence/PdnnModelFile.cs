@@ -107,7 +107,7 @@ public static class PdnnModelFile
                         var actual = Sha256(bytes);
                         if (actual != d.ModelSha256)
                             throw new InvalidDataException($"'{path}': ONNX model '{d.Model}' of stage {d.Kind} has SHA-256 {actual}, the manifest says {d.ModelSha256}; the file was altered.");
-                        modelFile = Unpack(bytes, actual);
+                        modelFile = CacheOnnx(bytes, actual);
                     }
                     transformers.Add(StageFactory.Create(d, modelFile, device));
                 }
@@ -134,7 +134,13 @@ public static class PdnnModelFile
         return memory;
     }
 
-    static string Unpack(byte[] bytes, string sha)
+    /// <summary>
+    /// Writes an ONNX model into the cache ($PDNN_CACHE_DIR/onnx, else ~/.cache/pdnn/onnx) as &lt;sha256&gt;.onnx, once;
+    /// returns its path. Loaded models are unpacked there, and trainers that are not given a folder write there.
+    /// </summary>
+    public static string CacheOnnx(byte[] bytes) => CacheOnnx(bytes, Sha256(bytes));
+
+    static string CacheOnnx(byte[] bytes, string sha)
     {
         var dir = Path.Combine(CacheDirectory(), "onnx");
         Directory.CreateDirectory(dir);
