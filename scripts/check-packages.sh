@@ -10,7 +10,8 @@ version=$(sed -n 's:.*<PdnnVersion>\(.*\)</PdnnVersion>.*:\1:p' src/Version.prop
 feed=artifacts/packages
 rm -rf "$feed" artifacts/tool
 dotnet pack Pdnn.MLNet.sln --verbosity quiet -p:WarningLevel=0 -clp:ErrorsOnly
-echo "check-packages: packed $(ls "$feed" | wc -l) packages, version $version, into $feed"
+packages=("$feed"/*.nupkg)
+echo "check-packages: packed ${#packages[@]} packages, version $version, into $feed"
 
 for nuspec in src/*/obj/Release/Pdnn.*."$version".nuspec; do   # what pack wrote into each library package
   if grep -qiE 'id="(libtorch-|TorchSharp-cuda|Microsoft\.ML\.OnnxRuntime"|Microsoft\.ML\.OnnxRuntime\.Gpu)' "$nuspec"; then
@@ -21,7 +22,10 @@ done
 # The same version may have been restored before from an older pack: drop it from the NuGet cache so that the
 # packages just made are the ones used.
 cache=$(dotnet nuget locals global-packages --list | sed 's/^global-packages: //')
-for id in $(ls "$feed" | sed -n "s/\.$version\.nupkg$//p" | tr 'A-Z' 'a-z'); do rm -rf "${cache:?}/$id/$version"; done
+for package in "${packages[@]}"; do
+  id=$(basename "$package" ".$version.nupkg")
+  rm -rf "${cache:?}/${id,,}/$version"
+done
 
 dotnet tool install --tool-path artifacts/tool --add-source "$feed" pdnn --version "$version" >/dev/null
 artifacts/tool/pdnn --help >/dev/null

@@ -1,5 +1,6 @@
 using Pdnn.MLNet.Execution;
 using Pdnn.Torch.Training;
+using Pdnn.Torch.Training.Adversarial;
 
 namespace Pdnn.MLNet.Training;
 
@@ -41,6 +42,18 @@ public sealed class PdnnImageClassifierOptions
     public int Seed { get; set; } = Defaults.Seed;
     /// <summary>Fine-tune from a trained classifier (a folder with classifier.card.json, or a .card.json) instead of the seeded initialisation.</summary>
     public string? InitialWeights { get; set; }
+    /// <summary>
+    /// Adversarial training (FGSM, FGSM-RS, PGD-k, TRADES; see TrainOptions.Adversarial). In a chain the examples are
+    /// crafted against the classifier on the images this trainer receives — the recreations when the chain recreates:
+    /// the chain's stages before the trainer run once, outside the training loop. To craft through the whole φDNN
+    /// (fresh noise at every step), use `pdnn train-classifier --recreation ... --craft-through phi-dnn`.
+    /// </summary>
+    public AdversarialOptions Adversarial { get; set; } = new();
+    /// <summary>Training images held out for the per-epoch clean/FGSM/PGD-10 check (adversarial training); 0: none.</summary>
+    public int HeldOut { get; set; }
+    public CollapseAction OnCollapse { get; set; } = CollapseAction.Continue;
+    /// <summary>Last, or BestRobust: the epoch with the highest held-out PGD-10 accuracy (needs HeldOut &gt; 0).</summary>
+    public KeepWeights Keep { get; set; } = KeepWeights.Last;
 
     // Where it runs and how it reports.
     /// <summary>TorchSharp device for training: auto (CUDA when usable), cpu, cuda or cuda:N.</summary>
@@ -71,5 +84,9 @@ public sealed class PdnnImageClassifierOptions
         Augment = Augment,
         Seed = Seed,
         InitialWeights = InitialWeights,
+        Adversarial = Adversarial.Validated(),
+        HeldOut = HeldOut,
+        OnCollapse = OnCollapse,
+        Keep = Keep,
     };
 }
