@@ -22,12 +22,17 @@ public interface ITrainingObserver
 public sealed class TextTrainingObserver(TextWriter writer, int stepsBetweenLines = 50) : ITrainingObserver
 {
     public void Message(string text) => writer.WriteLine(text);
-    public void EpochStarted(int epoch, int epochs, int stepsPerEpoch, int firstStep) { }
+    int lastLine; // the last multiple of stepsBetweenLines a line was written for, in this epoch
+
+    public void EpochStarted(int epoch, int epochs, int stepsPerEpoch, int firstStep) => lastLine = firstStep / stepsBetweenLines;
+
     public void Step(StepProgress p)
     {
-        if (p.Step % stepsBetweenLines == 0)
-            writer.WriteLine($"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F4}" +
-                             (double.IsNaN(p.Accuracy) ? "" : $" acc {p.Accuracy:P1}") + $" {p.ImagesPerSecond:F0} img/s");
+        // Steps arrive every few steps, counted from wherever a resumed epoch started: a line whenever a multiple is passed.
+        if (p.Step / stepsBetweenLines <= lastLine) return;
+        lastLine = p.Step / stepsBetweenLines;
+        writer.WriteLine($"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F4}" +
+                         (double.IsNaN(p.Accuracy) ? "" : $" acc {p.Accuracy:P1}") + $" {p.ImagesPerSecond:F0} img/s");
     }
     public void EpochEnded(EpochSummary s) => writer.WriteLine(Format(s));
 
