@@ -91,30 +91,8 @@ public sealed class PdnnImageClassifierTrainer : IEstimator<RobustClassifyTransf
         new(options.FeatureColumnName, onnx, shape, classNames, options.InferenceBatchSize, options.InferenceDevice,
             options.ScoreColumnName, options.PredictedLabelColumnName);
 
-    static ModelCard Card(TrainOptions run, ImageDataset train, TrainResult result, DeviceChoice device) => new()
-    {
-        Architecture = run.Architecture.ToLowerInvariant(),
-        ClassNames = [.. train.ClassNames],
-        InputShape = [train.Channels, train.Height, train.Width],
-        Parameters = result.Model.parameters().Sum(p => p.numel()),
-        TrainData = train.Source,
-        TrainCount = train.Count,
-        Epochs = run.Epochs,
-        EpochsCompleted = result.State.Epoch,
-        BatchSize = run.BatchSize,
-        LearningRate = run.LearningRate,
-        Schedule = run.Schedule.ToString().ToLowerInvariant(),
-        LabelSmoothing = run.LabelSmoothing,
-        Augment = run.Augment,
-        Seed = run.Seed,
-        InitialWeights = run.InitialWeights,
-        Command = "ML.NET: MulticlassClassification.Trainers.PdnnImageClassifier",
-        Hardware = Hardware.Describe(device),
-        WallSeconds = result.State.ElapsedSeconds,
-        TorchSharpVersion = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(),
-        WeightsFile = "",
-        WeightsSha256 = "",
-    };
+    static ModelCard Card(TrainOptions run, ImageDataset train, TrainResult result, DeviceChoice device) =>
+        TrainingCard.Describe(run, train, result, Hardware.Describe(device), "ML.NET: MulticlassClassification.Trainers.PdnnImageClassifier");
 
     /// <summary>
     /// Into <paramref name="folder"/>: the weights, the card and classifier.onnx (a model folder as pdnn writes it). Without a

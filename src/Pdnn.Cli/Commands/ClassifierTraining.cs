@@ -42,61 +42,17 @@ static class ClassifierTraining
             eval = recreation == null ? ClassifierEvaluator.Evaluate(result.Model, testImages)
                 : ClassifierEvaluator.Evaluate(new PhiDnn(recreation, result.Model), testImages, batchSize: 100);
         }
-        var card = new ModelCard
+        var card = TrainingCard.Describe(options, train, result, Hardware.Describe(device), command, recreation != null) with
         {
-            Architecture = options.Architecture,
-            ClassNames = train.ClassNames.ToArray(),
-            InputShape = [train.Channels, train.Height, train.Width],
-            Parameters = result.Model.parameters().Sum(p => p.numel()),
-            TrainData = train.Source,
-            TrainCount = train.Count,
             TestData = test?.Source,
             TestCount = test?.Count ?? 0,
             TestAccuracy = eval?.Accuracy,
-            Epochs = options.Epochs,
-            EpochsCompleted = result.State.Epoch,
-            BatchSize = options.BatchSize,
-            LearningRate = options.LearningRate,
-            Schedule = options.Schedule.ToString().ToLowerInvariant(),
-            LabelSmoothing = options.LabelSmoothing,
-            Augment = options.Augment,
-            Seed = options.Seed,
-            Recreation = options.Recreation,
-            InitialWeights = options.InitialWeights,
-            AdversarialTraining = AdversarialCard(options, result, recreation != null),
-            Command = command,
-            Hardware = Hardware.Describe(device),
-            WallSeconds = result.State.ElapsedSeconds,
-            TorchSharpVersion = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(),
-            WeightsFile = "",
-            WeightsSha256 = "",
         };
         var cardPath = ClassifierFile.Save(outDir, "classifier", result.Model, card);
         if (eval != null)
             AnsiConsole.MarkupLineInterpolated($"[green]test accuracy {eval.Accuracy:P2}[/] ({eval.Correct}/{eval.Count}) on {test!.Source}{(recreation != null ? $", recreated by {recreation.Description}" : "")}");
         AnsiConsole.MarkupLineInterpolated($"saved {cardPath} ({result.State.ElapsedSeconds / 60:F1} min of training)");
         return 0;
-    }
-
-    static AdversarialTrainingCard? AdversarialCard(TrainOptions options, TrainResult result, bool onRecreations)
-    {
-        var a = options.Adversarial;
-        if (!a.Enabled) return null;
-        var kept = result.State.History.FirstOrDefault(h => h.Epoch == result.KeptEpoch)?.HeldOut;
-        return new AdversarialTrainingCard
-        {
-            Kind = a.Kind switch { AdversaryKind.FgsmRs => "fgsm-rs", var k => k.ToString().ToLowerInvariant() },
-            Recipe = a.Describe(),
-            Epsilon = a.Epsilon, Steps = a.EffectiveSteps, StepSize = a.EffectiveStepSize, CleanWeight = a.CleanWeight,
-            TradesBeta = a.Kind == AdversaryKind.Trades ? a.TradesBeta : null,
-            CraftThrough = onRecreations ? (a.CraftThrough == CraftThrough.PhiDnn ? "phi-dnn" : "classifier") : null,
-            HeldOutImages = options.HeldOut,
-            Keep = options.Keep == KeepWeights.BestRobust ? "best-robust" : "last",
-            KeptEpoch = result.KeptEpoch,
-            HeldOutClean = kept?.Clean, HeldOutFgsm = kept?.Fgsm, HeldOutPgd10 = kept?.Pgd10,
-            Collapses = result.State.History.Where(h => h.Collapse != null).Select(h => h.Collapse!).ToArray(),
-            StoppedOnCollapse = result.State.StoppedOnCollapse != null,
-        };
     }
 
     /// <summary>One line per epoch; adversarial runs add the held-out clean/FGSM/PGD-10 accuracy and the collapse flag.</summary>
