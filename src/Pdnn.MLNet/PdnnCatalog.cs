@@ -90,7 +90,10 @@ public static class PdnnModelCatalog
     public static void SavePdnn(this ModelOperationsCatalog catalog, ITransformer model, DataViewSchema inputSchema, string path) =>
         Persistence.PdnnModelFile.Save(GetContext(catalog), model, inputSchema, path);
 
-    /// <summary>Loads a chain saved by SavePdnn; the ONNX models' SHA-256 is checked.</summary>
+    /// <summary>
+    /// Loads a chain saved by SavePdnn; the ONNX models' SHA-256 is checked. <paramref name="inputSchema"/> is the saved
+    /// input schema as ML.NET writes it: without image (MLImage) columns, and null when the input had only such columns.
+    /// </summary>
     public static TransformerChain<ITransformer> LoadPdnn(this ModelOperationsCatalog catalog, string path, out DataViewSchema inputSchema,
                                                           ExecutionDevice device = ExecutionDevice.Auto) =>
         Persistence.PdnnModelFile.Load(GetContext(catalog), path, out inputSchema, device);
