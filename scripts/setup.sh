@@ -56,6 +56,19 @@ if $test_data; then
   fi
 fi
 
+# Issue 12 (serving): the upload page's browser test drives Debian's Chromium (Playwright never downloads a browser here).
+if $test_data; then
+  if [ -x /usr/bin/chromium ]; then
+    echo "setup: Chromium present (/usr/bin/chromium)."
+  elif [ "$(id -u)" -eq 0 ]; then
+    echo "setup: installing chromium (the served page's browser test)..."
+    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+      || echo "setup: could not install chromium; the page's browser test will be reported as skipped."
+  else
+    echo "setup: not root; 'apt-get install chromium' would let the served page's browser test run."
+  fi
+fi
+
 echo "setup: restoring NuGet packages (first run downloads TorchSharp and libtorch, ~250 MB)..."
 dotnet restore Pdnn.MLNet.sln --verbosity quiet
 echo "setup: done."
