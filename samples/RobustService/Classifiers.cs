@@ -13,18 +13,26 @@ public interface IImageClassifier
 
 /// <summary>
 /// A pool of PredictionEngines (one is not thread-safe; building one per request costs more than the prediction):
-/// each request borrows one, predicts its picture through the whole chain as a batch of one, and returns it.
+/// each request borrows one, predicts its picture through the whole chain as a batch of one, and returns it. At most
+/// <paramref name="concurrency"/> predictions run at once (the others wait without holding a thread), so the pool never
+/// grows past that and CPU-bound predictions do not crowd out each other.
 /// </summary>
-public sealed class PooledClassifier(ServedModel model) : IImageClassifier
+public sealed class PooledClassifier(ServedModel model, int concurrency) : IImageClassifier
 {
     readonly ObjectPool<PredictionEngine<ImageInput, ChainOutput>> pool =
-        new DefaultObjectPoolProvider { MaximumRetained = Environment.ProcessorCount * 2 }.Create(new EnginePolicy(model));
+        new DefaultObjectPoolProvider { MaximumRetained = concurrency }.Create(new EnginePolicy(model));
+    readonly SemaphoreSlim slots = new(concurrency, concurrency);
 
-    public Task<ChainOutput> ClassifyAsync(MLImage picture, CancellationToken cancel)
+    public async Task<ChainOutput> ClassifyAsync(MLImage picture, CancellationToken cancel)
     {
+        await slots.WaitAsync(cancel);
         var engine = pool.Get();
-        try { return Task.FromResult(engine.Predict(new ImageInput { Picture = picture })); }
-        finally { pool.Return(engine); }
+        try { return engine.Predict(new ImageInput { Picture = picture }); }
+        finally
+        {
+            pool.Return(engine);
+            slots.Release();
+        }
     }
 
     sealed class EnginePolicy(ServedModel model) : PooledObjectPolicy<PredictionEngine<ImageInput, ChainOutput>>

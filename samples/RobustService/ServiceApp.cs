@@ -29,7 +29,7 @@ public static class ServiceApp
         builder.Services.AddSingleton(s => ServedModel.LoadOrBuild(options, s.GetRequiredService<ILoggerFactory>().CreateLogger("RobustService")));
         builder.Services.AddSingleton<IImageClassifier>(s => options.Engine == "batch"
             ? new BatchingClassifier(s.GetRequiredService<ServedModel>(), options.MaxBatch)
-            : new PooledClassifier(s.GetRequiredService<ServedModel>()));
+            : new PooledClassifier(s.GetRequiredService<ServedModel>(), options.MaxConcurrency));
 
         var app = builder.Build();
         app.UseExceptionHandler();

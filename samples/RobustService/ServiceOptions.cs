@@ -14,6 +14,8 @@ public sealed class ServiceOptions
     public int Seed { get; set; }
     /// <summary>pool: a pool of PredictionEngines, one request per engine call; batch: one queue whose waiting requests run as one batch.</summary>
     public string Engine { get; set; } = "pool";
+    /// <summary>pool engine: the most predictions at once (default: the processor count).</summary>
+    public int MaxConcurrency { get; set; } = Environment.ProcessorCount;
     /// <summary>batch engine: the most requests in one batch.</summary>
     public int MaxBatch { get; set; } = 32;
     /// <summary>Uploads larger than this are refused (413).</summary>
@@ -26,7 +28,7 @@ public sealed class ServiceOptions
     public static readonly Dictionary<string, string> Switches = new()
     {
         ["--model"] = "Pdnn:Model", ["--defence"] = "Pdnn:Defence", ["--models"] = "Pdnn:ModelsFolder", ["--grid"] = "Pdnn:Grid",
-        ["--seed"] = "Pdnn:Seed", ["--engine"] = "Pdnn:Engine", ["--max-batch"] = "Pdnn:MaxBatch",
+        ["--seed"] = "Pdnn:Seed", ["--engine"] = "Pdnn:Engine", ["--max-batch"] = "Pdnn:MaxBatch", ["--max-concurrency"] = "Pdnn:MaxConcurrency",
         ["--max-upload-bytes"] = "Pdnn:MaxUploadBytes", ["--max-image-side"] = "Pdnn:MaxImageSide",
     };
 
@@ -34,6 +36,7 @@ public sealed class ServiceOptions
     {
         if (Engine is not ("pool" or "batch")) throw new ArgumentException($"--engine '{Engine}': expected pool or batch.");
         if (MaxBatch < 1) throw new ArgumentException($"--max-batch {MaxBatch}: must be at least 1.");
+        if (MaxConcurrency < 1) throw new ArgumentException($"--max-concurrency {MaxConcurrency}: must be at least 1.");
         if (MaxUploadBytes < 1 || MaxImageSide < 1) throw new ArgumentException("--max-upload-bytes and --max-image-side must be positive.");
     }
 }

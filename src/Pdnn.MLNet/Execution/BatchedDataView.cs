@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -47,6 +48,7 @@ sealed class BatchedDataView(BatchedImageTransformer parent, IDataView input, Da
         int batchCount, slot = -1;
         readonly long call;
         readonly int imageFromBatch; // the input image column's index when it is served from the batch, else -1
+        bool disposed;
 
         public Cursor(BatchedImageTransformer parent, IDataView input, DataViewSchema schema, HashSet<int> active,
                       DataViewRowCursor main, bool outputsNeeded, long call, int imageFromBatch)
@@ -54,8 +56,10 @@ sealed class BatchedDataView(BatchedImageTransformer parent, IDataView input, Da
             this.call = call;
             this.imageFromBatch = imageFromBatch;
             this.parent = parent; this.main = main; this.active = active; Schema = schema;
-            outputs = parent.Outputs.Select(o => o.NewBuffer(parent.BatchSize)).ToArray();
-            images = outputsNeeded ? new float[parent.BatchSize * parent.Shape.Size] : [];
+            // Rented, not allocated: a Transform over a few rows (a service's batch) would otherwise leave a batch's worth
+            // of large arrays per stage to the garbage collector at every call.
+            outputs = outputsNeeded ? parent.Outputs.Select(o => o.RentBuffer(parent.BatchSize)).ToArray() : [];
+            images = outputsNeeded ? ArrayPool<float>.Shared.Rent(parent.BatchSize * parent.Shape.Size) : [];
             if (outputsNeeded)
             {
                 var imageColumn = input.Schema[parent.InputColumn];
@@ -92,6 +96,8 @@ sealed class BatchedDataView(BatchedImageTransformer parent, IDataView input, Da
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
         {
+            if (!active.Contains(column.Index))
+                throw new InvalidOperationException($"Column '{column.Name}' was not asked for when the cursor was made; a getter is only given for active columns.");
             int inputCount = Schema.Count - parent.Outputs.Count;
             if (column.Index == imageFromBatch)
                 return (ValueGetter<TValue>)OutputColumn.Vector(parent.InputColumn, parent.Shape.Size).Getter(() => images, () => slot);
@@ -102,10 +108,13 @@ sealed class BatchedDataView(BatchedImageTransformer parent, IDataView input, Da
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing)
+            if (disposing && !disposed)
             {
+                disposed = true;
                 main.Dispose();
                 lookahead?.Dispose();
+                if (images.Length > 0) ArrayPool<float>.Shared.Return(images);
+                for (int k = 0; k < outputs.Length; k++) parent.Outputs[k].ReturnBuffer(outputs[k]);
             }
             base.Dispose(disposing);
         }
