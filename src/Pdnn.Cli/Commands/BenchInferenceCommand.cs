@@ -106,7 +106,9 @@ static class BenchInferenceCommand
 
     sealed record Row(string Name, int Batch, double Chain, double Raw, List<double> ChainRuns, List<double> RawRuns)
     {
-        public double Ratio => Chain / Raw;
+        /// <summary>The median of the paired ratios (each chain measurement over the raw one taken right after it): on a
+        /// shared machine whose load drifts during a run, pairs taken together compare like with like.</summary>
+        public double Ratio => Median(ChainRuns.Zip(RawRuns, (c, r) => c / r).ToList());
     }
 
     static double Median(List<double> values)
