@@ -66,6 +66,9 @@ public sealed class BatchingClassifier : IImageClassifier, IDisposable
         worker.Start();
     }
 
+    /// <summary>The most requests that have run as one batch so far.</summary>
+    public int LargestBatch { get; private set; }
+
     public Task<ChainOutput> ClassifyAsync(MLImage picture, CancellationToken cancel)
     {
         // Continuations off the worker thread, so the next batch starts while the answers are written.
@@ -81,6 +84,7 @@ public sealed class BatchingClassifier : IImageClassifier, IDisposable
         {
             batch.Clear();
             while (batch.Count < maxBatch && queue.Reader.TryRead(out var item)) batch.Add(item);
+            LargestBatch = Math.Max(LargestBatch, batch.Count);
             try
             {
                 var outputs = model.PredictBatch(batch.Select(b => b.Picture).ToList());

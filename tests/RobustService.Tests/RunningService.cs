@@ -17,6 +17,7 @@ sealed class RunningService : IAsyncDisposable
 
     readonly WebApplication app;
     public Uri Address { get; }
+    public IImageClassifier Classifier => app.Services.GetRequiredService<IImageClassifier>();
     public HttpClient Client { get; }
 
     RunningService(WebApplication app, Uri address)

@@ -45,6 +45,8 @@ public sealed class ServingTests
             checkedAnswers++;
         }
         Assert.AreEqual(clients * requests, checkedAnswers);
+        if (service.Classifier is BatchingClassifier batching)
+            Assert.IsGreaterThan(1, batching.LargestBatch, "concurrent requests ran together in batches");
     }
 
     [TestMethod]
