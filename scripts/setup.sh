@@ -106,12 +106,18 @@ if $test_data; then
   else
     missing+=(shellcheck)
   fi
+  # The served page's browser test drives Debian's Chromium (Playwright never downloads a browser here).
+  if [ -x /usr/bin/chromium ]; then
+    echo "setup: Chromium present (/usr/bin/chromium)."
+  else
+    missing+=(chromium)
+  fi
   if [ ${#missing[@]} -eq 0 ]; then
     :
   elif $check_only || ! $is_root; then
     echo "setup: optional packages missing: ${missing[*]} (their tests are reported as skipped); as root: apt-get install ${missing[*]}"
   else
-    echo "setup: installing ${missing[*]} (real IDX files for the reader tests; the shell-script checks)..."
+    echo "setup: installing ${missing[*]} (real IDX files for the reader tests; the shell-script checks; the serving sample's browser test)..."
     if apt-get update -q >/dev/null; then
       for package in "${missing[@]}"; do
         if ! bash -c "$apt_install $package" >/dev/null; then

@@ -54,8 +54,12 @@ public static class ShippedModels
 
     static ArgumentException Unknown(string defence) => new($"defence '{defence}': expected one of {string.Join(", ", Defences)}.");
 
-    /// <summary>The chain of <paramref name="defence"/> reading column "Image" (3x32x32 in [0,1]); models from <paramref name="models"/>.</summary>
-    public static IEstimator<ITransformer> Chain(MLContext ml, string models, string defence, int grid = 1, int seed = 0)
+    /// <summary>
+    /// The chain of <paramref name="defence"/> reading column "Image" (3x32x32 in [0,1]); models from <paramref name="models"/>.
+    /// <paramref name="randomness"/>: NSR's noise fresh per call (the paper's) or a function of the image (serving).
+    /// </summary>
+    public static IEstimator<ITransformer> Chain(MLContext ml, string models, string defence, int grid = 1, int seed = 0,
+                                                 Execution.RandomnessKey randomness = Execution.RandomnessKey.PerCall)
     {
         string File(string folder, string file)
         {
@@ -70,7 +74,7 @@ public static class ShippedModels
         return defence switch
         {
             "none" => classifier,
-            "nsr" => ml.Transforms.NoisyCorrupt("Image", NsrNoise, seed: seed)
+            "nsr" => ml.Transforms.NoisyCorrupt("Image", NsrNoise, seed: seed, randomness: randomness)
                 .Append(ml.Transforms.SuperResolve("Image", File("sr-lite-cifar10", "sr-generator.onnx")))
                 .Append(ml.Transforms.RobustClassify(Tuned("sr-lite"))),
             "fir" => ml.Transforms.MaskedInpaintAggregate("Image", File($"inpainter-lite-g{grid}-cifar10", "inpainter.onnx"), gridCell: grid, seed: seed)

@@ -34,9 +34,23 @@ public static class PdnnModelFile
         var temp = path + "." + Environment.ProcessId + ".tmp";
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir != null) Directory.CreateDirectory(dir);
+        try
+        {
+            Write(ml, stages, inputSchema, temp);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp); // nothing half-written is left behind
+            throw;
+        }
+    }
+
+    static void Write(MLContext ml, List<ITransformer> stages, DataViewSchema inputSchema, string temp)
+    {
         using (var zip = new ZipArchive(File.Create(temp), ZipArchiveMode.Create))
         {
-            WriteEntry(zip, "input-schema.mlnet.zip", s => ml.Model.Save(new TransformerChain<ITransformer>(), inputSchema, s));
+            WriteEntry(zip, "input-schema.mlnet.zip", s => SaveMlNet(ml, new TransformerChain<ITransformer>(), inputSchema, s));
             var entries = new List<Entry>();
             var schema = inputSchema;
             var native = new List<ITransformer>();
@@ -46,7 +60,7 @@ public static class PdnnModelFile
                 var name = $"stage-{entries.Count:D2}.mlnet.zip";
                 var chain = new TransformerChain<ITransformer>([.. native]);
                 var segmentInput = schema;
-                WriteEntry(zip, name, s => ml.Model.Save(chain, segmentInput, s));
+                WriteEntry(zip, name, s => SaveMlNet(ml, chain, segmentInput, s));
                 schema = chain.GetOutputSchema(schema);
                 entries.Add(new Entry("mlnet", name, null));
                 native.Clear();
@@ -69,7 +83,24 @@ public static class PdnnModelFile
             FlushNative();
             WriteEntry(zip, "manifest.json", s => JsonSerializer.Serialize(s, new Manifest(Format, Version, "input-schema.mlnet.zip", entries), Json));
         }
-        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>
+    /// mlContext.Model.Save, whose input schema is written as an empty data view: columns of a type ML.NET cannot write
+    /// (an MLImage column, say) are left out, and when none is left ML.NET refuses ("No valid columns to save"); then the
+    /// schema is left out too, as mlContext.Model.Save(model, null, ...) does, and LoadPdnn gives a null input schema.
+    /// </summary>
+    static void SaveMlNet(MLContext ml, ITransformer chain, DataViewSchema schema, Stream target)
+    {
+        var buffer = new MemoryStream();
+        try { ml.Model.Save(chain, schema, buffer); }
+        catch (InvalidOperationException e) when (e.Message.Contains("No valid columns to save", StringComparison.Ordinal))
+        {
+            buffer = new MemoryStream();
+            ml.Model.Save(chain, null, buffer);
+        }
+        buffer.Position = 0;
+        buffer.CopyTo(target);
     }
 
     /// <summary>
