@@ -86,10 +86,14 @@ public static class PdnnModelCatalog
     public static void SavePdnn(this ModelOperationsCatalog catalog, ITransformer model, DataViewSchema inputSchema, string path) =>
         Persistence.PdnnModelFile.Save(GetContext(catalog), model, inputSchema, path);
 
-    /// <summary>Loads a chain saved by SavePdnn; the ONNX models' SHA-256 is checked.</summary>
+    /// <summary>
+    /// Loads a chain saved by SavePdnn, checking everything it reads first (limits in <paramref name="options"/>); a refused
+    /// file raises <see cref="Persistence.PdnnModelFileException"/>. <paramref name="expectedSha256"/> pins the whole file.
+    /// </summary>
     public static TransformerChain<ITransformer> LoadPdnn(this ModelOperationsCatalog catalog, string path, out DataViewSchema inputSchema,
-                                                          ExecutionDevice device = ExecutionDevice.Auto) =>
-        Persistence.PdnnModelFile.Load(GetContext(catalog), path, out inputSchema, device);
+                                                          ExecutionDevice device = ExecutionDevice.Auto, Persistence.PdnnLoadOptions? options = null,
+                                                          string? expectedSha256 = null) =>
+        Persistence.PdnnModelFile.Load(GetContext(catalog), path, out inputSchema, device, options, expectedSha256);
 
     // ModelOperationsCatalog does not expose its MLContext; a fresh one reads and writes the same formats.
     static MLContext GetContext(ModelOperationsCatalog catalog) => new();
