@@ -27,8 +27,9 @@ sealed partial class BoundedZip : IDisposable
     /// <summary>Opens <paramref name="stream"/>; <paramref name="nestedNames"/>: names may be relative paths (ML.NET's own layout).</summary>
     public static BoundedZip Open(Stream stream, string path, PdnnLoadOptions options, bool nestedNames, string? container = null)
     {
-        PdnnModelFileException Fail(ModelFileCheck check, string problem, Exception? inner = null) =>
-            new(path, check, container != null ? $"the ML.NET model inside: {problem}" : problem, container, inner);
+        // An entry's problem is told without its name, which the message gives (or, inside an ML.NET model, the problem).
+        PdnnModelFileException Fail(ModelFileCheck check, string problem, string? entry = null, Exception? inner = null) =>
+            new(path, check, container == null ? problem : $"the ML.NET model inside: {(entry != null ? $"entry '{Printable(entry)}' " : "")}{problem}", container ?? entry, inner);
 
         var (count, directoryBytes) = EndRecord(stream) ?? throw Fail(ModelFileCheck.NotAZipArchive,
             "not a zip archive, or a truncated one (no end-of-central-directory record).");
@@ -39,7 +40,7 @@ sealed partial class BoundedZip : IDisposable
 
         ZipArchive zip;
         try { zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true); }
-        catch (InvalidDataException e) { throw Fail(ModelFileCheck.NotAZipArchive, $"corrupt zip archive ({e.Message})", e); }
+        catch (InvalidDataException e) { throw Fail(ModelFileCheck.NotAZipArchive, $"not a zip archive, or a corrupt one ({e.Message})", inner: e); }
         try
         {
             var entries = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
@@ -48,17 +49,17 @@ sealed partial class BoundedZip : IDisposable
             {
                 var name = e.FullName;
                 if (!(nestedNames ? NestedName().IsMatch(name) : PlainName().IsMatch(name)))
-                    throw Fail(ModelFileCheck.EntryName, $"entry name '{Printable(name)}' is not a plain file name{(nestedNames ? " path" : "")}; a Pdnn model file has no folders, absolute paths or '..'.");
+                    throw Fail(ModelFileCheck.EntryName, $"the name is not a plain file name{(nestedNames ? " path" : "")}; a Pdnn model file has no folders, absolute paths or '..'.", name);
                 if (!entries.TryAdd(name, e))
-                    throw Fail(ModelFileCheck.EntryName, $"entry '{name}' appears twice; which one would be read is up to the reader.");
+                    throw Fail(ModelFileCheck.EntryName, $"appears twice; which one would be read is up to the reader.", name);
                 if (e.IsEncrypted)
-                    throw Fail(ModelFileCheck.NotAZipArchive, $"entry '{name}' is encrypted.");
+                    throw Fail(ModelFileCheck.NotAZipArchive, "is encrypted.", name);
                 if (e.Length < 0 || e.CompressedLength < 0)
-                    throw Fail(ModelFileCheck.NotAZipArchive, $"entry '{name}' declares a negative size.");
+                    throw Fail(ModelFileCheck.NotAZipArchive, "declares a negative size.", name);
                 if (e.Length > options.MaxEntryBytes)
-                    throw Fail(ModelFileCheck.Limit, $"entry '{name}' inflates to {e.Length:N0} bytes, over the {options.MaxEntryBytes:N0} allowed (PdnnLoadOptions.MaxEntryBytes).");
+                    throw Fail(ModelFileCheck.Limit, $"inflates to {e.Length:N0} bytes, over the {options.MaxEntryBytes:N0} allowed (PdnnLoadOptions.MaxEntryBytes).", name);
                 if (e.Length >= options.CompressionRatioFloorBytes && e.Length > options.MaxCompressionRatio * Math.Max(1, e.CompressedLength))
-                    throw Fail(ModelFileCheck.CompressionRatio, $"entry '{name}' inflates {e.Length:N0} bytes from {e.CompressedLength:N0} ({(double)e.Length / Math.Max(1, e.CompressedLength):N0}x), over the {options.MaxCompressionRatio}x allowed (PdnnLoadOptions.MaxCompressionRatio): a zip bomb?");
+                    throw Fail(ModelFileCheck.CompressionRatio, $"inflates {e.Length:N0} bytes from {e.CompressedLength:N0} ({(double)e.Length / Math.Max(1, e.CompressedLength):N0}x), over the {options.MaxCompressionRatio}x allowed (PdnnLoadOptions.MaxCompressionRatio): a zip bomb?", name);
                 total += e.Length;
             }
             if (total > options.MaxTotalBytes)
@@ -75,7 +76,7 @@ sealed partial class BoundedZip : IDisposable
     /// <summary>The entry <paramref name="name"/>, inflated: exactly its declared size, or refused.</summary>
     public byte[] Read(string name)
     {
-        string where = container != null ? $"the ML.NET model inside: entry '{name}'" : $"entry '{name}'";
+        string where = container != null ? $"the ML.NET model inside: entry '{name}'" : "it";
         var e = Entries.TryGetValue(name, out var found) ? found
             : throw new PdnnModelFileException(path, ModelFileCheck.MissingEntry, $"{where} is named by the manifest but not in the file.", container ?? name);
         var buffer = new byte[e.Length];

@@ -35,7 +35,7 @@ public enum ModelFileCheck
 
 /// <summary>A model file that <c>LoadPdnn</c> refuses: the message names the file, the entry (where one is at fault) and what was wrong.</summary>
 public sealed class PdnnModelFileException(string path, ModelFileCheck check, string problem, string? entry = null, Exception? inner = null)
-    : Exception($"'{path}'{(entry != null ? $", entry '{entry}'" : "")}: {problem}", inner)
+    : Exception($"'{path}'{(entry != null ? $", entry '{BoundedZip.Printable(entry)}'" : "")}: {problem}", inner)
 {
     public string Path { get; } = path;
     public ModelFileCheck Check { get; } = check;
