@@ -91,6 +91,9 @@ static class OnnxGraphCheck
                 Require(node.OpType is not ("MaxPool" or "AveragePool") || A("kernel_shape") is { Ints.Count: 2 }, "kernel_shape must be given, 2-D.");
                 Require(Int("storage_order", 0) == 0, "storage_order 1 is not supported.");
                 Require(A("output_shape") == null, "output_shape is not supported; give pads.");
+                if (node.OpType is "Conv" or "ConvTranspose" && A("kernel_shape") is { } kernel && graph.Initializer.FirstOrDefault(t => t.Name == node.Input[1]) is { } w)
+                    Require(w.Dims.Count == 4 && kernel.Ints.SequenceEqual(w.Dims.Skip(2)),
+                            $"kernel_shape [{string.Join(", ", kernel.Ints)}] does not match the weight's [{string.Join(", ", w.Dims)}].");
                 break;
             case "Gemm":
                 Require((A("alpha")?.F ?? 1f) == 1f && (A("beta")?.F ?? 1f) == 1f && Int("transA", 0) == 0, "only alpha = beta = 1 and transA = 0 are supported.");
