@@ -59,7 +59,7 @@ static class OnnxModelCheck
     static void CheckGraph(GraphProto graph, int depth, Func<string, Exception?, PdnnModelFileException> fail, PdnnLoadOptions options)
     {
         if (depth > 8) throw fail("subgraphs nested more than 8 deep.", null);
-        foreach (var t in graph.Initializer) CheckTensor(t, fail);
+        foreach (var t in graph.Initializer) { CheckTensor(t, fail); CheckFinite(t, fail); }
         foreach (var s in graph.SparseInitializer) { CheckTensor(s.Values, fail); CheckTensor(s.Indices, fail); }
         foreach (var node in graph.Node)
         {
@@ -85,6 +85,15 @@ static class OnnxModelCheck
             var location = t.ExternalData.FirstOrDefault(e => e.Key == "location")?.Value ?? "(no location)";
             throw fail($"tensor '{BoundedZip.Printable(t.Name)}' keeps its data outside the model, in '{BoundedZip.Printable(location)}'; external data is refused (ONNX Runtime would read that file).", null);
         }
+    }
+
+    /// <summary>A float initializer must hold finite numbers: a NaN or ∞ weight poisons every output it reaches.</summary>
+    static void CheckFinite(TensorProto t, Func<string, Exception?, PdnnModelFileException> fail)
+    {
+        if (t.DataType != (int)TensorProto.Types.DataType.Float) return;
+        var raw = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span[..(t.RawData.Length / 4 * 4)]);
+        foreach (var v in raw) if (!float.IsFinite(v)) throw fail($"initializer '{BoundedZip.Printable(t.Name)}' holds {v}; weights must be finite.", null);
+        foreach (var v in t.FloatData) if (!float.IsFinite(v)) throw fail($"initializer '{BoundedZip.Printable(t.Name)}' holds {v}; weights must be finite.", null);
     }
 
     /// <summary>The dims of a float tensor value: a number where static, null where symbolic or absent.</summary>

@@ -42,6 +42,9 @@ public sealed class OnnxTorchGraph : IDisposable
                 throw new NotSupportedException($"{source}: initializer '{t.Name}' has data type {t.DataType}; only float and int64 are supported.");
             var values = t.RawData.Length > 0 ? FromRaw<float>(t.RawData.Span, count, t.Name) : [.. t.FloatData];
             if (values.Length != count) throw Mismatch(t.Name, values.Length, dims);
+            // NaN and ∞ weights make a twin that disagrees with ONNX Runtime (whose Relu and Max may drop a NaN): refused.
+            if (Array.FindIndex(values, v => !float.IsFinite(v)) is var bad and >= 0)
+                throw new InvalidDataException($"{source}: initializer '{t.Name}' holds {values[bad]} at {bad}; weights must be finite.");
             constants[t.Name] = tensor(values, dims).to(device).DetachFromDisposeScope();
             if (values.Length <= 4) scales[t.Name] = values.Select(v => (double)v).ToArray();
         }

@@ -296,6 +296,16 @@ public sealed class HostileModelFileTests
         fixedBatch.EditOnnx("RobustClassify", model => model.Graph.Input[0].Type.TensorType.Shape.Dim[0].DimValue = 7);
         Refused(fixedBatch.Write(NewPath("batch")), ModelFileCheck.Onnx, "fixed batch of 7");
 
+        var nan = Good();
+        nan.EditOnnx("RobustClassify", model =>
+        {
+            var t = model.Graph.Initializer.First(i => i.RawData.Length >= 4);
+            var bytes = t.RawData.ToByteArray();
+            BitConverter.GetBytes(float.NaN).CopyTo(bytes, 0);
+            t.RawData = Google.Protobuf.ByteString.CopyFrom(bytes);
+        });
+        Refused(nan.Write(NewPath("nan-weight")), ModelFileCheck.Onnx, "holds NaN; weights must be finite");
+
         var notOnnx = Good();
         var manifest = notOnnx.Manifest;
         notOnnx["stage-02.onnx"] = System.Text.Encoding.UTF8.GetBytes("#!/bin/sh\nrm -rf /\n");
