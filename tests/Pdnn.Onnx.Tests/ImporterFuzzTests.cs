@@ -126,14 +126,16 @@ public sealed class ImporterFuzzTests
                 }
                 accepted++;
                 var reference = RunOnnxRuntime(bytes, x, 2);
-                if (reference == null) return; // ONNX Runtime refuses what the twin runs: nothing to compare with
+                // ONNX Runtime refuses the model, or overflows (its fused Conv+BatchNormalization can turn a huge weight into
+                // ∞ where the unfused graph stays finite): the deployed stage then refuses the output by name, nothing to compare.
+                if (reference == null || !reference.All(float.IsFinite)) return;
                 Assert.HasCount(reference.Length, twin, "output size");
                 for (int i = 0; i < twin.Length; i++)
-                    if (!(float.IsNaN(twin[i]) && float.IsNaN(reference[i])))
-                        Assert.AreEqual(reference[i], twin[i], 1e-3 + 1e-3 * Math.Abs(reference[i]), $"value {i}: the twin computes another function than ONNX Runtime");
+                    Assert.AreEqual(reference[i], twin[i], 1e-3 + 1e-3 * Math.Abs(reference[i]), $"value {i}: the twin computes another function than ONNX Runtime");
             }
-        }, iter: Fuzz.Iterations(150), threads: 1, seed: Fuzz.Seed,
+        }, iter: Fuzz.Iterations(100), threads: 1, seed: Fuzz.Seed,
            print: c => $"model {Models[c.Model]}: {(c.Edits != null ? string.Join(", ", c.Edits.Select(e => e.ToString())) : string.Join(", ", c.Bytes!.Select(b => b.ToString())))}");
         Console.WriteLine($"{accepted} fuzzed models ran in the twin");
+        Assert.IsGreaterThan(0, accepted, "no fuzzed model got as far as the twin: the mutations test only the parser");
     }
 }

@@ -114,3 +114,27 @@ public sealed class ColumnFuzzTests
         }, iter: Fuzz.Iterations(150), threads: 1, seed: Fuzz.Seed, print: t => $"stage {t.Item1}, batch {t.Item2}: {string.Join("; ", t.Item3.Select(r => r.ToString()))}");
     }
 }
+
+[TestClass]
+public sealed class ModelOutputTests
+{
+    [TestMethod]
+    public void AClassifierGivingNonFiniteScoresIsNamedNotReadAsTheFirstClass()
+    {
+        // The shipped ResNet-20 with its last layer's weights at 3e38: every logit overflows to ∞. Before, a NaN score lost
+        // every comparison and PredictedLabel silently became the first class.
+        var model = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(TestPaths.RepoRoot, "models", "resnet20-cifar10", "classifier.onnx")));
+        var gemm = model.Graph.Node.Last(n => n.OpType == "Gemm");
+        var weight = model.Graph.Initializer.Single(t => t.Name == gemm.Input[1]);
+        weight.RawData = Google.Protobuf.ByteString.CopyFrom(Enumerable.Repeat(3e38f, weight.RawData.Length / 4).SelectMany(BitConverter.GetBytes).ToArray());
+        var path = Path.Combine(TestPaths.NewTempDir(), "overflowing.onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
+
+        var ml = new MLContext(seed: 0);
+        var data = RealImages.Load(ml);
+        var scored = ml.Transforms.RobustClassify(path, device: ExecutionDevice.Cpu).Fit(data).Transform(data);
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => scored.GetColumn<uint>("PredictedLabel").ToArray());
+        StringAssert.Contains(e.Message, path);
+        StringAssert.Contains(e.Message, "must be finite");
+    }
+}
