@@ -71,11 +71,10 @@ public static class IdxReader
         if (dims.Any(d => d < 0))
             throw new DataFormatException(file, $"negative size in the header's shape {string.Join("x", dims)}.");
         long actual = bytes.Length - 4 - 4 * ndims;
-        // The product can exceed a long with many dimensions: compare step by step against what the file holds.
-        long expected = 1;
-        foreach (var d in dims) expected = d == 0 || expected == 0 ? 0 : expected > actual / d + 1 ? long.MaxValue : expected * d;
+        // Up to 255 dimensions: the product can exceed a long, so it is computed exactly.
+        var expected = dims.Aggregate(System.Numerics.BigInteger.One, (a, d) => a * d);
         if (actual != expected)
-            throw new DataFormatException(file, $"truncated or oversized data: the header's shape {string.Join("x", dims)} needs {(expected == long.MaxValue ? "more" : expected.ToString())} bytes, the file has {actual}.");
+            throw new DataFormatException(file, $"truncated or oversized data: the header's shape {string.Join("x", dims)} needs {expected} bytes, the file has {actual}.");
         return (dims, bytes[(4 + 4 * ndims)..]);
     }
 }
