@@ -144,7 +144,7 @@ public static class PdnnModelFile
                 var e = manifest.Stages[i];
                 at = e.MlNetEntry ?? $"stage {i} ({e.Stage!.Kind})";
                 var t = e.MlNetEntry != null ? ml.Model.Load(new MemoryStream(bytes[e.MlNetEntry], writable: false), out _)
-                    : StageFactory.Create(e.Stage!, e.Stage!.Model != null ? Unpack(bytes[e.Stage.Model], e.Stage.ModelSha256!) : null, device);
+                    : StageFactory.Create(e.Stage!, e.Stage!.Model != null ? CacheOnnx(bytes[e.Stage.Model], e.Stage.ModelSha256!) : null, device);
                 transformers.Add(t);
                 schema = t.GetOutputSchema(schema);   // each stage must fit the columns before it
             }
@@ -210,7 +210,14 @@ public static class PdnnModelFile
         write(s);
     }
 
-    static string Unpack(byte[] bytes, string sha)
+    /// <summary>
+    /// Writes an ONNX model into the cache ($PDNN_CACHE_DIR/onnx, else ~/.cache/pdnn/onnx) as &lt;sha256&gt;.onnx, once;
+    /// returns its path. Loaded models are unpacked there (only after every check passed), and trainers that are not given
+    /// a folder write there. The name is the bytes' own hash, never a name from a model file.
+    /// </summary>
+    public static string CacheOnnx(byte[] bytes) => CacheOnnx(bytes, Sha256(bytes));
+
+    static string CacheOnnx(byte[] bytes, string sha)
     {
         var dir = Path.Combine(CacheDirectory(), "onnx");
         Directory.CreateDirectory(dir);
