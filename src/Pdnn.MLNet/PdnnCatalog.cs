@@ -91,12 +91,15 @@ public static class PdnnModelCatalog
         Persistence.PdnnModelFile.Save(GetContext(catalog), model, inputSchema, path);
 
     /// <summary>
-    /// Loads a chain saved by SavePdnn; the ONNX models' SHA-256 is checked. <paramref name="inputSchema"/> is the saved
-    /// input schema as ML.NET writes it: without image (MLImage) columns, and null when the input had only such columns.
+    /// Loads a chain saved by SavePdnn, checking everything it reads first (limits in <paramref name="options"/>); a refused
+    /// file raises <see cref="Persistence.PdnnModelFileException"/>. <paramref name="expectedSha256"/> pins the whole file.
+    /// <paramref name="inputSchema"/> is the saved input schema as ML.NET writes it: without image (MLImage) columns,
+    /// and null when the input had only such columns.
     /// </summary>
     public static TransformerChain<ITransformer> LoadPdnn(this ModelOperationsCatalog catalog, string path, out DataViewSchema inputSchema,
-                                                          ExecutionDevice device = ExecutionDevice.Auto) =>
-        Persistence.PdnnModelFile.Load(GetContext(catalog), path, out inputSchema, device);
+                                                          ExecutionDevice device = ExecutionDevice.Auto, Persistence.PdnnLoadOptions? options = null,
+                                                          string? expectedSha256 = null) =>
+        Persistence.PdnnModelFile.Load(GetContext(catalog), path, out inputSchema, device, options, expectedSha256);
 
     // ModelOperationsCatalog does not expose its MLContext; a fresh one reads and writes the same formats.
     static MLContext GetContext(ModelOperationsCatalog catalog) => new();

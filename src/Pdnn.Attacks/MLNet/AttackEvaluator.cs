@@ -88,24 +88,16 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
     public EvaluationReport Evaluate(IDataView input)
     {
         GetOutputSchema(input.Schema);
-        var (images, labels) = LabelReader.Read(input, options.ImageColumn, options.LabelColumn, Twin.Shape, Twin.ClassNames);
-        var rows = Enumerable.Range(0, labels.Length).ToArray();
-        if (options.SampleSize is int n && n < rows.Length)
-        {
-            // The same draw as ImageDataset.Sample, so the CLI and this evaluator pick the same images for the same seed.
-            new Random(options.Settings.Seed).Shuffle(rows);
-            rows = rows[..n];
-        }
-        int size = Twin.Shape.Size;
-        var selected = new float[rows.Length * size];
-        for (int i = 0; i < rows.Length; i++) Array.Copy(images, (long)rows[i] * size, selected, (long)i * size, size);
+        // Only the sampled rows are read and kept (the same draw as ImageDataset.Sample, so the CLI picks the same images).
+        var (selected, labels, rows) = LabelReader.Read(input, options.ImageColumn, options.LabelColumn, Twin.Shape, Twin.ClassNames,
+                                                        options.SampleSize, options.Settings.Seed);
         using var x = tensor(selected, [rows.Length, Twin.Shape.Channels, Twin.Shape.Height, Twin.Shape.Width]).to(Device);
-        using var y = tensor(rows.Select(r => labels[r]).ToArray()).to(Device);
+        using var y = tensor(labels).to(Device);
         manual_seed(options.Settings.Seed);
         Func<Tensor, Tensor> queryOnly = options.QueryDeployedChain ? deployed.LogProbabilities : Twin.Logits;
         var attacks = options.Attacks.Select(a => AttackSuite.Create(a, options.Settings, Twin.Logits, queryOnly)).ToList();
         LastReport = RobustnessEvaluator.Run(Twin.Logits, x, y, attacks, Twin.Randomised, options.BatchSize, Progress);
-        LastRows = rows.Select(r => (long)r).ToList();
+        LastRows = rows;
         return LastReport;
     }
 

@@ -13,6 +13,8 @@ public abstract class BatchedImageTransformer : ITransformer
     protected BatchedImageTransformer(string inputColumn, ImageShape shape, int batchSize)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size must be at least 1, got {batchSize}.");
+        if ((long)batchSize * shape.Size > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size {batchSize} of {shape} images needs {(long)batchSize * shape.Size:N0} values, more than one array holds ({Array.MaxLength:N0}).");
         InputColumn = inputColumn;
         Shape = shape;
         BatchSize = batchSize;

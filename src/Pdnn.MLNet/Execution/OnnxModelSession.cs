@@ -100,7 +100,11 @@ public sealed class OnnxModelSession : IDisposable
     {
         var input = new DenseTensor<float>(inputs.AsMemory(0, count * shape.Size), [count, shape.Channels, shape.Height, shape.Width]);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, input)]);
-        return results.First().AsTensor<float>().ToArray();
+        var output = results.First().AsTensor<float>().ToArray();
+        // NaN or ∞ out of a model (overflowing weights, a broken file) would flow on as pixels or scores: stop here, naming it.
+        if (output.AsSpan().IndexOfAnyExceptInRange(float.MinValue, float.MaxValue) is var bad and >= 0)
+            throw new InvalidDataException($"ONNX model '{Source}' gave {output[bad]} (output value {bad} of a batch of {count}); its outputs must be finite.");
+        return output;
     }
 
     public void Dispose() => session.Dispose();

@@ -22,6 +22,8 @@ public sealed class MaskedInpaintAggregateTransformer : ImageToImageTransformer,
         : base(input, output, shape, batchSize)
     {
         fixedMasks = MaskSet.Draw(maskCount, gridCell, shape.Height, shape.Width, new Random(seed)); // validates the parameters
+        if ((long)batchSize * maskCount * (shape.Channels + 1) * shape.Height * shape.Width > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size {batchSize} x {maskCount} masks of {shape} images is more than one array holds.");
         session = OnnxModelSession.Open(modelPath, shape, device, shape.Channels + 1, shape.Channels);
         MaskCount = maskCount; GridCell = gridCell; RedrawPerImage = redrawPerImage; Seed = seed; Randomness = randomness;
     }
@@ -65,6 +67,8 @@ public sealed class MaskedInpaintAggregateTransformer : ImageToImageTransformer,
                 }
             }
         var filled = session.Run(inputs, count * k, inputShape);
+        if (filled.Length != count * k * Shape.Size)
+            throw new InvalidDataException($"ONNX model '{session.Source}' gave {filled.Length / (count * k)} values per image, expected {Shape.Size} ({Shape}).");
 
         var output = (float[])outputs[0];
         for (int i = 0; i < count; i++)

@@ -22,6 +22,9 @@ public sealed record NoiseOptions
 
     public void Validate()
     {
+        foreach (var (name, value) in new[] { (nameof(GaussianMean), GaussianMean), (nameof(GaussianVariance), GaussianVariance), (nameof(SaltProbability), SaltProbability),
+                                              (nameof(PepperProbability), PepperProbability), (nameof(ResizeFactor), ResizeFactor) })
+            if (!double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, $"{name} must be a finite number, got {value}.");
         if (GaussianVariance < 0) throw new ArgumentOutOfRangeException(nameof(GaussianVariance), $"variance must be >= 0, got {GaussianVariance}.");
         if (SaltProbability < 0 || PepperProbability < 0 || SaltProbability + PepperProbability > 1)
             throw new ArgumentOutOfRangeException(nameof(SaltProbability), $"salt {SaltProbability} and pepper {PepperProbability} must be >= 0 and sum to at most 1.");
