@@ -149,9 +149,15 @@ public sealed class AdversarialTrainingTests
             var diff = (tensor.to(ScalarType.Float64) - resumed.Model.state_dict()[name].to(ScalarType.Float64)).abs().max().item<double>();
             Assert.IsTrue(diff <= 1e-4, $"{name} differs by {diff}");
         }
-        // best-robust: the kept weights are those of the epoch with the highest held-out PGD-10 accuracy.
-        var best = straight.State.History.MaxBy(h => h.HeldOut!.Pgd10)!;
-        Assert.AreEqual(best.Epoch, straight.KeptEpoch);
+        // best-robust: the kept weights are those of the last epoch within one standard error of the best PGD-10 accuracy so far.
+        double bestSoFar = -1;
+        int expected = 0;
+        foreach (var h in straight.State.History)
+        {
+            double b = Math.Max(0, bestSoFar);
+            if (h.HeldOut!.Pgd10 >= bestSoFar - Math.Sqrt(b * (1 - b) / 128)) { expected = h.Epoch; bestSoFar = Math.Max(bestSoFar, h.HeldOut.Pgd10); }
+        }
+        Assert.AreEqual(expected, straight.KeptEpoch);
     }
 
     static (Tensor Images, Tensor Labels) Batch(int n)

@@ -148,12 +148,16 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                 {
                     collapse = CollapseDetector.Check([.. state.History.Where(h => h.HeldOut != null).Select(h => (h.Epoch, h.HeldOut!)), (epoch + 1, check)]);
                     if (collapse != null) observer.Message(collapse + (options.OnCollapse == CollapseAction.Stop ? "; stopping (--on-collapse stop)" : ""));
-                    if (check.Pgd10 > state.BestRobustPgd)
+                    // The latest epoch within one binomial standard error of the best PGD-10 accuracy so far: a later epoch
+                    // that is as robust up to the held-out set's noise is kept (it has seen more of the schedule, usually
+                    // with higher clean accuracy); a real fall (robust overfitting) is not.
+                    double top = Math.Max(0, state.BestRobustPgd);
+                    if (check.Pgd10 >= state.BestRobustPgd - Math.Sqrt(top * (1 - top) / monitor!.Count))
                     {
                         best?.Dispose();
                         best = CopyOf(model, spec, train.ClassNames.Count);
                         if (checkpointDir != null) SaveWeights(best, BestRobustFile(checkpointDir));
-                        state = state with { BestRobustEpoch = epoch + 1, BestRobustPgd = check.Pgd10 };
+                        state = state with { BestRobustEpoch = epoch + 1, BestRobustPgd = Math.Max(state.BestRobustPgd, check.Pgd10) };
                     }
                 }
                 var summary = new EpochSummary(epoch + 1, lossSum.item<double>() / seen, (double)correctSum.item<long>() / seen,
@@ -188,7 +192,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         {
             model.load_state_dict(best.state_dict());
             kept = bestEpoch;
-            observer.Message($"keeping the weights of epoch {bestEpoch}, the best held-out PGD-10 accuracy ({state.BestRobustPgd:P1})");
+            observer.Message($"keeping the weights of epoch {bestEpoch}, the last within one standard error of the best held-out PGD-10 accuracy ({state.BestRobustPgd:P1})");
         }
         best?.Dispose();
         model.eval();

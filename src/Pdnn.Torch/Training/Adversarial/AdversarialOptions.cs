@@ -31,7 +31,11 @@ public enum KeepWeights
 {
     /// <summary>The last epoch's.</summary>
     Last,
-    /// <summary>The epoch with the highest held-out PGD-10 accuracy (early stopping against robust overfitting, Rice et al. 2020).</summary>
+    /// <summary>
+    /// Early stopping against robust overfitting (Rice et al. 2020): the latest epoch whose held-out PGD-10 accuracy is
+    /// within one binomial standard error of the best so far, so that noise of a few hundred images does not throw away
+    /// the end of the schedule.
+    /// </summary>
     BestRobust,
 }
 
