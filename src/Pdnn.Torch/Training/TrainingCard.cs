@@ -16,7 +16,7 @@ public static class TrainingCard
         InputShape = [train.Channels, train.Height, train.Width],
         Parameters = result.Model.parameters().Sum(p => p.numel()),
         TrainData = train.Source,
-        TrainCount = train.Count,
+        TrainCount = train.Count - options.HeldOut, // the held-out images are split off inside the trainer
         Epochs = options.Epochs,
         EpochsCompleted = result.State.Epoch,
         BatchSize = options.BatchSize,
