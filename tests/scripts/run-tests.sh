@@ -35,7 +35,7 @@ if ! command -v shellcheck >/dev/null; then
   skip "shellcheck on ${#scripts[@]} scripts: shellcheck is not installed (as root: bash scripts/setup.sh --test-data)"
 else
   for file in "${scripts[@]}"; do
-    if out=$(cd "$repo" && shellcheck "$file" 2>&1); then pass "shellcheck $file"; else fail "shellcheck $file:"; echo "$out"; fi
+    if out=$(cd "$repo" && shellcheck -x "$file" 2>&1); then pass "shellcheck $file"; else fail "shellcheck $file:"; echo "$out"; fi
   done
 fi
 
