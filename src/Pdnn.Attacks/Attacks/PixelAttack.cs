@@ -18,7 +18,7 @@ namespace Pdnn.Attacks.Attacks;
 /// there the stacking changes its draws (but not their distribution).
 /// </remarks>
 public sealed class PixelAttack(Func<Tensor, Tensor> model, int pixels = 1, int population = 400, int generations = 100, int seed = 0,
-                                int imagesPerCall = int.MaxValue, int maxQueryBatch = 4096)
+                                int imagesPerCall = int.MaxValue, int maxQueryBatch = 1024)
 {
     public int Pixels { get; } = pixels >= 1 ? pixels : throw new ArgumentOutOfRangeException(nameof(pixels), $"pixels must be at least 1, got {pixels}.");
     public int Population { get; } = population >= 4 ? population : throw new ArgumentOutOfRangeException(nameof(population), $"DE/rand/1 needs a population of at least 4, got {population}.");

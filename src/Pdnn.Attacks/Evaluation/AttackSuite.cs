@@ -17,7 +17,7 @@ public sealed record AttackSettings
     public int PixelPopulation { get; init; } = 400;
     public int PixelGenerations { get; init; } = 100;
     /// <summary>Most candidate images per model call of differential evolution (the populations of several images are stacked).</summary>
-    public int MaxQueryBatch { get; init; } = 4096;
+    public int MaxQueryBatch { get; init; } = 1024;
     public int Seed { get; init; }
 }
 

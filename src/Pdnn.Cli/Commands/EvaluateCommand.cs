@@ -48,7 +48,7 @@ static class EvaluateCommand
             Description = "Images per unit of work: the journal's grain, what --resume redoes at most, and what --shard splits. Part of what decides the outcomes.",
             DefaultValueFactory = _ => 100,
         };
-        var queryBatch = new Option<int>("--query-batch") { Description = "Most candidate images per model call of differential evolution (the populations of several images stacked).", DefaultValueFactory = _ => 4096 };
+        var queryBatch = new Option<int>("--query-batch") { Description = "Most candidate images per model call of differential evolution (the populations of several images stacked).", DefaultValueFactory = _ => 1024 };
         var resume = new Option<bool>("--resume") { Description = "Continue the evaluation in --out (its journals): run only the units of work it lacks. Ends with the outcomes an uninterrupted run gives." };
         var shard = new Option<string?>("--shard") { Description = "i/n: evaluate only shard i of n (the batches b with b mod n = i) into <out>/shard-i-of-n; merge the shards with evaluate-report --runs <out>." };
         var quick = new Option<bool>("--quick")
