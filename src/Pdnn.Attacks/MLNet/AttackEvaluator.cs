@@ -175,7 +175,7 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
     /// </summary>
     string Key(float[] sample, long[] sampleLabels)
     {
-        var stages = Flatten(model).OfType<BatchedImageTransformer>().Select(t => t.Describe()).Select(d => new
+        var stages = ChainTwin.Flatten(model).OfType<BatchedImageTransformer>().Select(t => t.Describe()).Select(d => new
         {
             d.Kind, d.BatchSize, Parameters = d.Parameters.OrderBy(p => p.Key).ToList(),
             Model = d.Model is { } file ? Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file))) : null,
@@ -187,9 +187,6 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
         hash.AppendData(MemoryMarshal.AsBytes(sampleLabels.AsSpan()));
         return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
     }
-
-    static IEnumerable<ITransformer> Flatten(ITransformer model) =>
-        model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [model];
 
     public void Dispose() => Twin.Dispose();
 }

@@ -58,12 +58,14 @@ public static class MergedReport
         string.Create(CultureInfo.InvariantCulture, $"{100 * s.Accuracy:F1} [{100 * s.Low:F1}, {100 * s.High:F1}]{(showN ? $" (n={s.Count})" : "")}");
 
     /// <summary>
-    /// Reads every defence folder under each run folder (first merging the shards of a run split with --shard, see
-    /// <see cref="DefenceRun.MergeShards"/>); writes summary.md and accuracy-vs-eps.png into <paramref name="outDir"/>.
+    /// Reads every defence folder under each run folder (with <paramref name="mergeShards"/>, first merging the shards of
+    /// a run split with --shard, see <see cref="DefenceRun.MergeShards"/>); writes summary.md and accuracy-vs-eps.png
+    /// into <paramref name="outDir"/>.
     /// </summary>
-    public static string Write(IReadOnlyList<string> runs, string outDir, string title)
+    public static string Write(IReadOnlyList<string> runs, string outDir, string title, bool mergeShards = true)
     {
-        foreach (var run in runs) DefenceRun.MergeShards(run);
+        if (mergeShards)
+            foreach (var run in runs) DefenceRun.MergeShards(run);
         var byDefence = runs.SelectMany(run => Directory.GetDirectories(run).Where(d => File.Exists(Path.Combine(d, "results.json"))).Select(StoredResult.Read))
             .GroupBy(r => r.Defence).OrderBy(g => Array.IndexOf([.. Short.Keys], g.Key) is var i && i < 0 ? 99 : i).ToList();
         if (byDefence.Count == 0) throw new DirectoryNotFoundException($"no results.json under {string.Join(", ", runs)}.");

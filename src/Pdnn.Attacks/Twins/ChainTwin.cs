@@ -78,7 +78,8 @@ public sealed class ChainTwin : IDisposable
         return result;
     }
 
-    static IEnumerable<ITransformer> Flatten(ITransformer model) =>
+    /// <summary>The transformers of a fitted chain, nested chains opened, in order.</summary>
+    internal static IEnumerable<ITransformer> Flatten(ITransformer model) =>
         model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [model];
 
     static TwinStage Twin(BatchedImageTransformer stage, Device device, List<IDisposable> owned)

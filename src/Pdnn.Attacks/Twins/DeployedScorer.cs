@@ -23,11 +23,8 @@ public sealed class DeployedScorer(ITransformer chain, string imageColumn, Image
     /// </summary>
     public void StartUnit(int unit)
     {
-        foreach (var stage in Flatten(chain).OfType<BatchedImageTransformer>()) stage.ContinueCallsFrom((long)unit << 24);
+        foreach (var stage in ChainTwin.Flatten(chain).OfType<BatchedImageTransformer>()) stage.ContinueCallsFrom((long)unit << 24);
     }
-
-    static IEnumerable<ITransformer> Flatten(ITransformer model) =>
-        model is IEnumerable<ITransformer> stages ? stages.SelectMany(Flatten) : [model];
 
     sealed class Row
     {

@@ -31,9 +31,10 @@ static class BenchAttacksCommand
         var generations = new Option<int>("--de-generations") { Description = "DE generations timed (after the initial population).", DefaultValueFactory = _ => 1 };
         var queryBatch = new Option<int>("--query-batch") { Description = "Most candidate images per model call when stacked.", DefaultValueFactory = _ => 1024 };
         var skipPgd = new Option<bool>("--no-pgd") { Description = "Measure differential evolution only." };
+        var deTarget = new Option<string>("--de-target") { Description = "What DE queries: twin, chain (the deployed ML.NET chain) or both.", DefaultValueFactory = _ => "both" };
         var command = new Command("bench-attacks", "Images/s of PGD-10 through each defence's twin and queries/s of differential evolution (twin and deployed chain).")
         {
-            defense, n, repeats, device, results, deImages, generations, queryBatch, skipPgd,
+            defense, n, repeats, device, results, deImages, generations, queryBatch, skipPgd, deTarget,
         };
         command.SetAction(r => CommonOptions.Run(() =>
         {
@@ -70,7 +71,12 @@ static class BenchAttacksCommand
                     }), "images/s"));
                 var deployed = new DeployedScorer(model, "Image", twin.Shape);
                 int k = Math.Min(r.GetValue(deImages), test.Count), chunk = r.GetValue(queryBatch), gens = r.GetValue(generations);
-                foreach (var (target, query) in new (string, Func<Tensor, Tensor>)[] { ("twin", twin.Logits), ("deployed ML.NET chain", deployed.LogProbabilities) })
+                var targets = new (string Name, Func<Tensor, Tensor> Query)[] { ("twin", twin.Logits), ("deployed ML.NET chain", deployed.LogProbabilities) };
+                foreach (var (target, query) in r.GetValue(deTarget) switch
+                {
+                    "both" => targets, "twin" => targets[..1], "chain" => targets[1..],
+                    var t => throw new ArgumentException($"--de-target '{t}': expected twin, chain or both."),
+                })
                 {
                     // The ceiling: the same model scoring full batches of images, no attack around it.
                     using (var batch = x.narrow(0, 0, k).repeat(Math.Max(1, Math.Min(chunk, 400 * k) / k), 1, 1, 1))

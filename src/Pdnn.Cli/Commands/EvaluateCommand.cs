@@ -146,7 +146,7 @@ static class EvaluateCommand
             }
             if (part is null)
             {
-                MergedReport.Write([outDir], outDir, $"Robustness, ε = {r.GetValue(eps)} (L∞)");
+                MergedReport.Write([outDir], outDir, $"Robustness, ε = {r.GetValue(eps)} (L∞)", mergeShards: false); // this run's own folders only
                 AnsiConsole.MarkupLineInterpolated($"wrote summary.md, accuracy-vs-eps.png and one folder per defence in {outDir}");
             }
             else AnsiConsole.MarkupLineInterpolated($"shard {part} done; once every shard is: pdnn evaluate-report --runs {outDir} --out {outDir}");
