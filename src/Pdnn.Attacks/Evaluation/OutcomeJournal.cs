@@ -41,9 +41,9 @@ public sealed class OutcomeJournal : IDisposable
     {
         if (key.Contains('\n')) throw new ArgumentException("a journal key is one line.", nameof(key));
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        if (resume && File.Exists(path))
+        // A journal killed before its key line was whole holds nothing: it is started afresh.
+        if (resume && File.Exists(path) && Parse(path) is ({ } fileKey, var finished, var end))
         {
-            var (fileKey, finished, end) = Parse(path);
             if (fileKey != key)
                 throw new InvalidDataException($"{path} was written by an evaluation with other models or options (attacks, budgets, sample, batch size or seed); " +
                                                "run with the same options to resume it, or without --resume to start afresh.");
@@ -63,7 +63,7 @@ public sealed class OutcomeJournal : IDisposable
     public static (string Key, IReadOnlyList<JournalUnit> Units) Read(string path)
     {
         var (key, finished, _) = Parse(path);
-        return (key, finished);
+        return (key ?? throw new InvalidDataException($"{path} has no key line: it is empty or was cut off as it was created."), finished);
     }
 
     public bool TryGet(string job, int batch, out JournalUnit unit) => units.TryGetValue((job, batch), out unit!);
@@ -82,8 +82,8 @@ public sealed class OutcomeJournal : IDisposable
         units[(unit.Job, unit.Batch)] = unit;
     }
 
-    /// <summary>Key, whole blocks, and the byte offset just after the last whole block.</summary>
-    static (string Key, List<JournalUnit> Units, long End) Parse(string path)
+    /// <summary>Key (null if its line is not whole), whole blocks, and the byte offset just after the last whole block.</summary>
+    static (string? Key, List<JournalUnit> Units, long End) Parse(string path)
     {
         var bytes = File.ReadAllBytes(path);
         var finished = new List<JournalUnit>();
@@ -126,7 +126,6 @@ public sealed class OutcomeJournal : IDisposable
             else if (lines != null && ParseLine(line) is { } outcome) lines.Add(outcome);
             else throw new InvalidDataException($"{path}, line {lineNumber}: '{line}' is not part of a journal block.");
         }
-        if (key == null) throw new InvalidDataException($"{path} has no key line: it is empty or was cut off as it was created.");
         // Later blocks of the same unit (a resumed run repeating one) replace earlier ones; they hold the same outcomes.
         var distinct = finished.GroupBy(u => (u.Job, u.Batch)).Select(g => g.Last()).ToList();
         return (key, distinct, end);

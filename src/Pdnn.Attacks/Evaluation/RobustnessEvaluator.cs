@@ -72,7 +72,6 @@ public static class RobustnessEvaluator
         for (int i = 1; i < n; i++)
             if (ids[i] <= ids[i - 1]) throw new ArgumentException("image ids must be distinct and ascending.", nameof(units));
         if (units.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(units), $"batch size must be at least 1, got {units.BatchSize}.");
-        var labelValues = labels.cpu().data<long>().ToArray();
         // Consecutive images of one batch: (batch, first position in images, count).
         var batches = ids.Select((id, i) => (Batch: (int)(id / units.BatchSize), Position: i)).GroupBy(p => p.Batch)
             .Select(g => (Batch: g.Key, Start: g.First().Position, Count: g.Count())).ToList();
