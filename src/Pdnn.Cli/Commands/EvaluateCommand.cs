@@ -81,7 +81,8 @@ static class EvaluateCommand
             var part = r.GetValue(shard) is { } shardText ? Shard.Parse(shardText) : null;
             bool resuming = r.GetValue(resume);
             var runDir = part is null ? outDir : DefenceRun.ShardDir(outDir, part);
-            string commandLine = "pdnn " + string.Join(' ', OutcomeArguments(Environment.GetCommandLineArgs().Skip(1).ToList()));
+            string commandLine = "pdnn " + string.Join(' ', OutcomeArguments(Environment.GetCommandLineArgs().Skip(1).ToList())
+                .Select(a => a.Length == 0 || a.Any(char.IsWhiteSpace) ? $"\"{a}\"" : a)); // copy-pasteable: "" for an empty value
             int sampleSize = Get(n, 32);
             var dataName = $"{test.Source} (uniform sample of {Math.Min(sampleSize, test.Count)}, seed {settings.Seed})";
             // Drawn once, as AttackEvaluator would draw them (ImageDataset.Sample is the same draw), so that every
