@@ -14,6 +14,7 @@ var root = new RootCommand("pdnn: Perceptual DNNs for ML.NET. Train and evaluate
     DemoCommand.Create(),
     ExportOnnxCommand.Create(),
     BenchInferenceCommand.Create(),
+    BenchMemoryCommand.Create(),
     BenchAttacksCommand.Create(),
     ModelInfoCommand.Create(),
     RecreationGridCommand.Create(),

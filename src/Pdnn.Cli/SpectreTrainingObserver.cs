@@ -7,6 +7,7 @@ namespace Pdnn.Cli;
 sealed class SpectreTrainingObserver(ProgressContext context) : ITrainingObserver
 {
     ProgressTask? task;
+    string? collapse; // shown on every later progress line once the detector has fired
 
     public void Message(string text) => AnsiConsole.MarkupLineInterpolated($"[grey]{text}[/]");
 
@@ -20,12 +21,13 @@ sealed class SpectreTrainingObserver(ProgressContext context) : ITrainingObserve
     {
         if (task == null) return;
         task.Value = p.Step;
-        task.Description = $"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:F3}  acc {p.Accuracy:P1}  {p.ImagesPerSecond:F0} img/s  lr {p.LearningRate:G3}";
+        task.Description = $"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:F3}  acc {p.Accuracy:P1}  {p.ImagesPerSecond:F0} img/s  lr {p.LearningRate:G3}" + (collapse != null ? $"  [red]{Markup.Escape(collapse)}[/]" : "");
     }
 
     public void EpochEnded(EpochSummary s)
     {
         if (task != null) { task.Value = task.MaxValue; task.StopTask(); }
+        if (s.Collapse != null) collapse = $"collapse at epoch {s.Epoch}";
         AnsiConsole.MarkupLineInterpolated($"{TextTrainingObserver.Format(s)}");
     }
 

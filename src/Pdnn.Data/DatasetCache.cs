@@ -66,6 +66,11 @@ public static class DatasetCache
             using var reader = new BinaryReader(File.OpenRead(file));
             if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic)) return null;
             var header = JsonSerializer.Deserialize<Header>(reader.ReadBytes(reader.ReadInt32()))!;
+            // Sizes come from the file: check them against its length before allocating anything.
+            if (header.Channels > 4 || header.Height > 65_535 || header.Width > 65_535) return null;
+            long size0 = (long)header.Count * header.Channels * header.Height * header.Width;
+            if (header.Count < 0 || header.Channels < 1 || header.Height < 1 || header.Width < 1 || header.ClassNames == null || size0 > Array.MaxLength
+                || reader.BaseStream.Length - reader.BaseStream.Position != 4L * header.Count + size0) return null;
             var labels = new int[header.Count];
             for (int i = 0; i < labels.Length; i++) labels[i] = reader.ReadInt32();
             long size = (long)header.Count * header.Channels * header.Height * header.Width;

@@ -15,11 +15,15 @@ public static class PdnnCatalog
 {
     public const int DefaultBatchSize = 64;
 
-    /// <summary>δ of NSR: Gaussian, salt-and-pepper and down-up resize noise, fresh at every call, seeded.</summary>
+    /// <summary>
+    /// δ of NSR: Gaussian, salt-and-pepper and down-up resize noise, seeded; fresh at every call, or with
+    /// <paramref name="randomness"/> PerImage a function of the image's content (repeatable answers when serving).
+    /// </summary>
     public static ImageToImageEstimator<NoisyCorruptTransformer> NoisyCorrupt(this TransformsCatalog catalog, string outputColumnName,
-        NoiseOptions noise, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int seed = 0, int batchSize = DefaultBatchSize) =>
+        NoiseOptions noise, string? inputColumnName = null, int imageHeight = 32, int imageWidth = 32, int seed = 0, int batchSize = DefaultBatchSize,
+        RandomnessKey randomness = RandomnessKey.PerCall) =>
         Stage(outputColumnName, inputColumnName, imageHeight, imageWidth, checkNow: true,
-              (input, shape) => new NoisyCorruptTransformer(input, outputColumnName, shape, noise, seed, batchSize));
+              (input, shape) => new NoisyCorruptTransformer(input, outputColumnName, shape, noise, seed, batchSize, randomness));
 
     /// <summary>C: an ONNX classifier; adds Score (softmax) and PredictedLabel (key with the class names as key values).</summary>
     public static RobustClassifyEstimator RobustClassify(this TransformsCatalog catalog, string modelPath, string inputColumnName = "Image",
@@ -56,12 +60,12 @@ public static class PdnnCatalog
     public static ImageToImageEstimator<MaskedInpaintAggregateTransformer> MaskedInpaintAggregate(this TransformsCatalog catalog,
         string outputColumnName, string inpainterModelPath, string? inputColumnName = null, int maskCount = 10, int gridCell = 4,
         int seed = 0, bool redrawPerImage = false, int imageHeight = 32, int imageWidth = 32, int batchSize = DefaultBatchSize,
-        ExecutionDevice device = ExecutionDevice.Auto)
+        ExecutionDevice device = ExecutionDevice.Auto, RandomnessKey randomness = RandomnessKey.PerCall)
     {
         MaskSet.Draw(maskCount, gridCell, imageHeight, imageWidth, new Random(seed)); // bad parameters fail here, not at Fit
         return Stage(outputColumnName, inputColumnName, imageHeight, imageWidth, checkNow: false,
                      (input, shape) => new MaskedInpaintAggregateTransformer(input, outputColumnName, shape, inpainterModelPath,
-                                                                             maskCount, gridCell, seed, redrawPerImage, batchSize, device));
+                                                                             maskCount, gridCell, seed, redrawPerImage, batchSize, device, randomness));
     }
 
     /// <summary>
@@ -86,10 +90,16 @@ public static class PdnnModelCatalog
     public static void SavePdnn(this ModelOperationsCatalog catalog, ITransformer model, DataViewSchema inputSchema, string path) =>
         Persistence.PdnnModelFile.Save(GetContext(catalog), model, inputSchema, path);
 
-    /// <summary>Loads a chain saved by SavePdnn; the ONNX models' SHA-256 is checked.</summary>
+    /// <summary>
+    /// Loads a chain saved by SavePdnn, checking everything it reads first (limits in <paramref name="options"/>); a refused
+    /// file raises <see cref="Persistence.PdnnModelFileException"/>. <paramref name="expectedSha256"/> pins the whole file.
+    /// <paramref name="inputSchema"/> is the saved input schema as ML.NET writes it: without image (MLImage) columns,
+    /// and null when the input had only such columns.
+    /// </summary>
     public static TransformerChain<ITransformer> LoadPdnn(this ModelOperationsCatalog catalog, string path, out DataViewSchema inputSchema,
-                                                          ExecutionDevice device = ExecutionDevice.Auto) =>
-        Persistence.PdnnModelFile.Load(GetContext(catalog), path, out inputSchema, device);
+                                                          ExecutionDevice device = ExecutionDevice.Auto, Persistence.PdnnLoadOptions? options = null,
+                                                          string? expectedSha256 = null) =>
+        Persistence.PdnnModelFile.Load(GetContext(catalog), path, out inputSchema, device, options, expectedSha256);
 
     // ModelOperationsCatalog does not expose its MLContext; a fresh one reads and writes the same formats.
     static MLContext GetContext(ModelOperationsCatalog catalog) => new();

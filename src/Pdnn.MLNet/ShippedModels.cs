@@ -7,11 +7,29 @@ namespace Pdnn.MLNet;
 /// The defences of the paper as ML.NET chains over the models shipped in <c>models/</c> (ONNX files): the plain
 /// ResNet-20, NSR and FIR (each with the classifier fine-tuned on its recreations when there is one), the
 /// pre-processing baselines (feature squeezing, spatial smoothing, JPEG) in front of the plain ResNet-20, and label
-/// smoothing (LS: the ResNet-20 fine-tuned with smoothed labels).
+/// smoothing (LS: the ResNet-20 fine-tuned with smoothed labels); and the adversarially trained ones (issue 9): the
+/// ResNet-20 alone trained with the paper's FGSM recipe (resnet-adv), with FGSM-RS (resnet-adv-rs) or PGD-7
+/// (resnet-adv-pgd), and NSR and FIR (g = 1) whose classifiers learned on recreations of adversarial examples crafted
+/// through the whole φDNN (nsr-adv, fir-adv).
 /// </summary>
 public static class ShippedModels
 {
-    public static readonly string[] Defences = ["none", "nsr", "fir", "fs", "ss", "jpeg", "ls"];
+    public static readonly string[] Defences = ["none", "nsr", "fir", "fs", "ss", "jpeg", "ls",
+                                                "resnet-adv", "resnet-adv-rs", "resnet-adv-pgd", "nsr-adv", "fir-adv"];
+
+    /// <summary>The model folder of each adversarially trained classifier (a defence may ship later than its name).</summary>
+    static readonly Dictionary<string, string> AdversarialClassifiers = new()
+    {
+        ["resnet-adv"] = "resnet20-cifar10-adv-fgsm",
+        ["resnet-adv-rs"] = "resnet20-cifar10-adv-fgsm-rs",
+        ["resnet-adv-pgd"] = "resnet20-cifar10-adv-pgd7",
+        ["nsr-adv"] = "resnet20-cifar10-on-sr-lite-adv",
+        ["fir-adv"] = "resnet20-cifar10-on-inpainter-lite-g1-adv",
+    };
+
+    /// <summary>Whether <paramref name="models"/> holds every model of <paramref name="defence"/> (the adversarially trained ones ship one by one).</summary>
+    public static bool IsShipped(string models, string defence) =>
+        !AdversarialClassifiers.TryGetValue(defence, out var folder) || System.IO.File.Exists(Path.Combine(models, folder, "classifier.onnx"));
 
     /// <summary>NSR's δ (paper, Table 3: Gaussian variance 0.01 and salt-and-pepper 0.01).</summary>
     public static readonly NoiseOptions NsrNoise = new() { GaussianVariance = 0.01, SaltProbability = 0.01, PepperProbability = 0.01 };
@@ -26,13 +44,22 @@ public static class ShippedModels
         "ss" => "SS: 2x2 median",
         "jpeg" => "JPEG (quality 75)",
         "ls" => "LS: ResNet-20 fine-tuned with label smoothing 0.1",
+        "resnet-adv" => "ResNet-20adv: the paper's FGSM adversarial training (50% clean loss)",
+        "resnet-adv-rs" => "ResNet-20, FGSM-RS adversarial training",
+        "resnet-adv-pgd" => "ResNet-20, PGD-7 adversarial training",
+        "nsr-adv" => "NSRadv: NSR (lite), classifier FGSM-RS-trained through the φDNN",
+        "fir-adv" => "FIRadv: FIR (lite, g=1), classifier FGSM-RS-trained through the φDNN",
         _ => throw Unknown(defence),
     };
 
     static ArgumentException Unknown(string defence) => new($"defence '{defence}': expected one of {string.Join(", ", Defences)}.");
 
-    /// <summary>The chain of <paramref name="defence"/> reading column "Image" (3x32x32 in [0,1]); models from <paramref name="models"/>.</summary>
-    public static IEstimator<ITransformer> Chain(MLContext ml, string models, string defence, int grid = 1, int seed = 0)
+    /// <summary>
+    /// The chain of <paramref name="defence"/> reading column "Image" (3x32x32 in [0,1]); models from <paramref name="models"/>.
+    /// <paramref name="randomness"/>: NSR's noise fresh per call (the paper's) or a function of the image (serving).
+    /// </summary>
+    public static IEstimator<ITransformer> Chain(MLContext ml, string models, string defence, int grid = 1, int seed = 0,
+                                                 Execution.RandomnessKey randomness = Execution.RandomnessKey.PerCall)
     {
         string File(string folder, string file)
         {
@@ -43,10 +70,11 @@ public static class ShippedModels
             System.IO.File.Exists(Path.Combine(models, $"resnet20-cifar10-on-{recreation}", "classifier.onnx"))
                 ? Path.Combine(models, $"resnet20-cifar10-on-{recreation}", "classifier.onnx") : File("resnet20-cifar10", "classifier.onnx");
         var classifier = ml.Transforms.RobustClassify(File("resnet20-cifar10", "classifier.onnx"));
+        RobustClassifyEstimator Adversarial() => ml.Transforms.RobustClassify(File(AdversarialClassifiers[defence], "classifier.onnx"));
         return defence switch
         {
             "none" => classifier,
-            "nsr" => ml.Transforms.NoisyCorrupt("Image", NsrNoise, seed: seed)
+            "nsr" => ml.Transforms.NoisyCorrupt("Image", NsrNoise, seed: seed, randomness: randomness)
                 .Append(ml.Transforms.SuperResolve("Image", File("sr-lite-cifar10", "sr-generator.onnx")))
                 .Append(ml.Transforms.RobustClassify(Tuned("sr-lite"))),
             "fir" => ml.Transforms.MaskedInpaintAggregate("Image", File($"inpainter-lite-g{grid}-cifar10", "inpainter.onnx"), gridCell: grid, seed: seed)
@@ -55,17 +83,46 @@ public static class ShippedModels
             "ss" => ml.Transforms.SpatialSmoothing("Image", window: 2).Append(classifier),
             "jpeg" => ml.Transforms.JpegCompression("Image", quality: 75).Append(classifier),
             "ls" => ml.Transforms.RobustClassify(File("resnet20-cifar10-ls", "classifier.onnx")),
+            "resnet-adv" or "resnet-adv-rs" or "resnet-adv-pgd" => Adversarial(),
+            "nsr-adv" => ml.Transforms.NoisyCorrupt("Image", NsrNoise, seed: seed)
+                .Append(ml.Transforms.SuperResolve("Image", File("sr-lite-cifar10", "sr-generator.onnx")))
+                .Append(Adversarial()),
+            "fir-adv" => ml.Transforms.MaskedInpaintAggregate("Image", File("inpainter-lite-g1-cifar10", "inpainter.onnx"), gridCell: 1, seed: seed)
+                .Append(Adversarial()),
             _ => throw Unknown(defence),
         };
     }
 
-    /// <summary>The repository's models folder: from the working folder or the app's folder upwards.</summary>
+    /// <summary>The environment variable that names a models folder, ahead of every other place.</summary>
+    public const string ModelsFolderVariable = "PDNN_MODELS_DIR";
+
+    /// <summary>
+    /// The shipped models folder: $PDNN_MODELS_DIR if set; else models/ beside the application (where the Pdnn.Models
+    /// package copies them, and where the pdnn tool carries them); else a repository's models/ found from the working
+    /// folder upwards (a clone of this repository). Null when there is none.
+    /// </summary>
     public static string? FindFolder()
     {
+        if (Environment.GetEnvironmentVariable(ModelsFolderVariable) is { Length: > 0 } named) return HasModels(named) ? Path.GetFullPath(named) : null;
+        var beside = Path.Combine(AppContext.BaseDirectory, "models");
+        if (HasModels(beside)) return beside;
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
             for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
-                if (System.IO.File.Exists(Path.Combine(dir.FullName, "models", "resnet20-cifar10", "classifier.onnx")))
+                if (HasModels(Path.Combine(dir.FullName, "models")))
                     return Path.Combine(dir.FullName, "models");
         return null;
     }
+
+    /// <summary><see cref="FindFolder"/>, or an error that says where it looked and how to supply the models.</summary>
+    public static string Folder() => FindFolder() ?? throw new DirectoryNotFoundException(
+        Environment.GetEnvironmentVariable(ModelsFolderVariable) is { Length: > 0 } named
+            ? $"${ModelsFolderVariable} = {named} holds no shipped models (resnet20-cifar10/classifier.onnx)."
+            : $"the shipped models were not found: not in {Path.Combine(AppContext.BaseDirectory, "models")} nor in a models/ folder above {Directory.GetCurrentDirectory()}. " +
+              $"Add the Pdnn.Models package to the application, or set ${ModelsFolderVariable}.");
+
+    /// <summary>The chain of <paramref name="defence"/> over the shipped models wherever <see cref="Folder"/> finds them.</summary>
+    public static IEstimator<ITransformer> Chain(MLContext ml, string defence, int grid = 1, int seed = 0) =>
+        Chain(ml, Folder(), defence, grid, seed);
+
+    static bool HasModels(string folder) => System.IO.File.Exists(Path.Combine(folder, "resnet20-cifar10", "classifier.onnx"));
 }

@@ -1,6 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Pdnn.MLNet.Execution;
 using Pdnn.MLNet.Transforms;
+using Pdnn.Tests;
 
 namespace Pdnn.MLNet.Tests;
 
@@ -67,6 +69,43 @@ public sealed class ImageTransformTests
         CollectionAssert.AreEqual(first, batched, "same seed, same draws, whatever the batch size");
         CollectionAssert.AreNotEqual(first, second, "each call draws fresh noise");
         Assert.IsTrue(first.All(v => v is >= 0f and <= 1f), "noisy images are clamped to [0,1]");
+    }
+
+    sealed class OutRow
+    {
+        [VectorType(3072)] public float[] Out { get; set; } = [];
+    }
+
+    [TestMethod]
+    public void PerImageNoiseIsAFunctionOfTheImageNotOfTheCallRowBatchOrReload()
+    {
+        var ml = new MLContext(seed: 0);
+        var data = RealImages.Load(ml);
+        var images = RealImages.Images(data);
+        var noise = new NoiseOptions { GaussianVariance = 0.01, SaltProbability = 0.01, PepperProbability = 0.01 };
+        var noisy = ml.Transforms.NoisyCorrupt("Out", noise, "Image", seed: 3, batchSize: 16, randomness: RandomnessKey.PerImage).Fit(data);
+        var first = RealImages.Images(noisy.Transform(data), "Out");
+
+        // Another call, the images in reverse order (other rows, other batches), one at a time through a PredictionEngine.
+        var reversed = ml.Data.LoadFromEnumerable(images.Reverse().Select(i => new Row { Image = i }));
+        var again = RealImages.Images(noisy.Transform(reversed), "Out").Reverse().ToArray();
+        var engine = ml.Model.CreatePredictionEngine<Row, OutRow>(noisy);
+        var single = images.Select(i => engine.Predict(new Row { Image = i }).Out).ToArray();
+        var path = Path.Combine(TestPaths.NewTempDir(), "noisy.zip");
+        ml.Model.SavePdnn(noisy, data.Schema, path);
+        var reloaded = RealImages.Images(ml.Model.LoadPdnn(path, out _).Transform(data), "Out");
+        for (int i = 0; i < images.Length; i++)
+        {
+            CollectionAssert.AreEqual(first[i], again[i], $"image {i}: the same noise at another call, row and batch");
+            CollectionAssert.AreEqual(first[i], single[i], $"image {i}: the same noise one image at a time");
+            CollectionAssert.AreEqual(first[i], reloaded[i], $"image {i}: the same noise after SavePdnn/LoadPdnn");
+        }
+
+        var otherSeed = RealImages.Images(ml.Transforms.NoisyCorrupt("Out", noise, "Image", seed: 4, randomness: RandomnessKey.PerImage).Fit(data).Transform(data), "Out");
+        CollectionAssert.AreNotEqual(first[0], otherSeed[0], "the seed still matters");
+        CollectionAssert.AreNotEqual(first[0], images[0], "noise is applied");
+        double mean = first.Zip(images, (n, x) => n.Zip(x, (a, b) => a - b).Average()).Average();
+        Assert.AreEqual(0, mean, 0.01, "the draws are still centred noise, not a fixed pattern per call");
     }
 
     [TestMethod]

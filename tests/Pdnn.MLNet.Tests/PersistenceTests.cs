@@ -41,7 +41,7 @@ public sealed class PersistenceTests
         ml.Data.LoadFromEnumerable(RealImages.Files.Select(f => new ImageRow { Path = f, Label = Path.GetFileName(Path.GetDirectoryName(f))! }));
 
     /// <summary>Labels and scores read in one pass (a second pass would be a new call, with new noise).</summary>
-    static (uint[] Labels, float[] Scores) Predict(ITransformer model, IDataView data)
+    internal static (uint[] Labels, float[] Scores) Predict(ITransformer model, IDataView data)
     {
         var scored = model.Transform(data);
         var labels = new List<uint>();
@@ -107,7 +107,8 @@ public sealed class PersistenceTests
             s.WriteByte(0x5A);
         }
 
-        var e = Assert.ThrowsExactly<InvalidDataException>(() => ml.Model.LoadPdnn(path, out _));
+        var e = Assert.ThrowsExactly<Persistence.PdnnModelFileException>(() => ml.Model.LoadPdnn(path, out _));
+        Assert.AreEqual(Persistence.ModelFileCheck.ModelAltered, e.Check);
         StringAssert.Contains(e.Message, "altered");
         StringAssert.Contains(e.Message, "RobustClassify");
     }
@@ -121,7 +122,7 @@ public sealed class PersistenceTests
 
         var foreign = Path.Combine(TestPaths.NewTempDir(), "foreign.zip");
         File.WriteAllText(foreign, "not a zip");
-        var e = Assert.ThrowsExactly<InvalidDataException>(() => ml.Model.LoadPdnn(foreign, out _));
+        var e = Assert.ThrowsExactly<Persistence.PdnnModelFileException>(() => ml.Model.LoadPdnn(foreign, out _));
         StringAssert.Contains(e.Message, foreign);
     }
 }

@@ -117,6 +117,12 @@ public sealed class RecreationTests
         var first = Run(redrawn);
         CollectionAssert.AreNotEqual(first, Run(redrawn), "redrawn masks differ from call to call");
         CollectionAssert.AreEqual(first, Run(again), "the same seed draws the same masks");
+
+        var perImage = ml.Transforms.MaskedInpaintAggregate("Recreated", onnx, "Image", gridCell: 1, seed: 1, redrawPerImage: true,
+            randomness: Pdnn.MLNet.Execution.RandomnessKey.PerImage, batchSize: 7).Fit(data);
+        var keyed = Run(perImage);
+        CollectionAssert.AreEqual(keyed, Run(perImage), "masks keyed by the image repeat from call to call");
+        CollectionAssert.AreNotEqual(first, keyed, "and differ from the per-call draws");
     }
 
     [TestMethod]

@@ -20,4 +20,14 @@ public sealed class LearningRateScheduleTests
         Assert.AreEqual(0.01, LearningRateSchedule.At(ScheduleKind.Step, 0.1, 50, 100), 1e-12);
         Assert.AreEqual(0.001, LearningRateSchedule.At(ScheduleKind.Step, 0.1, 75, 100), 1e-12);
     }
+
+    [TestMethod]
+    public void OneCycleRisesToThePeakAtTwoFifthsThenFallsToZero()
+    {
+        Assert.AreEqual(0.0, LearningRateSchedule.At(ScheduleKind.OneCycle, 0.2, 0, 100), 1e-12);
+        Assert.AreEqual(0.1, LearningRateSchedule.At(ScheduleKind.OneCycle, 0.2, 20, 100), 1e-12);
+        Assert.AreEqual(0.2, LearningRateSchedule.At(ScheduleKind.OneCycle, 0.2, 40, 100), 1e-12);
+        Assert.AreEqual(0.1, LearningRateSchedule.At(ScheduleKind.OneCycle, 0.2, 70, 100), 1e-12);
+        Assert.AreEqual(0.0, LearningRateSchedule.At(ScheduleKind.OneCycle, 0.2, 100, 100), 1e-12);
+    }
 }

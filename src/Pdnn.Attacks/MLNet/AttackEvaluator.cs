@@ -139,23 +139,16 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
     public EvaluationReport Evaluate(IDataView input)
     {
         GetOutputSchema(input.Schema);
-        var (images, labels) = LabelReader.Read(input, options.ImageColumn, options.LabelColumn, Twin.Shape, Twin.ClassNames);
-        var rows = Enumerable.Range(0, labels.Length).ToArray();
-        if (options.SampleSize is int n && n < rows.Length)
-        {
-            // The same draw as ImageDataset.Sample, so the CLI and this evaluator pick the same images for the same seed.
-            new Random(options.Settings.Seed).Shuffle(rows);
-            rows = rows[..n];
-        }
+        // Only the sampled rows are read and kept (the same draw as ImageDataset.Sample, so the CLI picks the same images).
+        var (sample, sampleLabels, rows) = LabelReader.Read(input, options.ImageColumn, options.LabelColumn, Twin.Shape, Twin.ClassNames,
+                                                            options.SampleSize, options.Settings.Seed);
         int size = Twin.Shape.Size;
-        var sample = new float[rows.Length * size];
-        for (int i = 0; i < rows.Length; i++) Array.Copy(images, (long)rows[i] * size, sample, (long)i * size, size);
-        var sampleLabels = rows.Select(r => labels[r]).ToArray();
         LastKey = Key(sample, sampleLabels);
         // Ids are positions in the sample; a shard keeps whole batches of them.
         var ids = Enumerable.Range(0, rows.Length).Where(i => options.Shard?.Holds(i / options.BatchSize) != false).ToArray();
-        var selected = new float[ids.Length * size];
-        for (int i = 0; i < ids.Length; i++) Array.Copy(sample, (long)ids[i] * size, selected, (long)i * size, size);
+        var selected = ids.Length == rows.Length ? sample : new float[(long)ids.Length * size];
+        if (selected != sample)
+            for (int i = 0; i < ids.Length; i++) Array.Copy(sample, (long)ids[i] * size, selected, (long)i * size, size);
         using var x = tensor(selected, [ids.Length, Twin.Shape.Channels, Twin.Shape.Height, Twin.Shape.Width]).to(Device);
         using var y = tensor(ids.Select(i => sampleLabels[i]).ToArray()).to(Device);
         using var journal = options.Journal is { } path ? OutcomeJournal.Open(path, LastKey, options.Resume) : null;
@@ -165,7 +158,7 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
             Reseed = options.QueryDeployedChain ? deployed.StartUnit : null,
         };
         LastReport = RobustnessEvaluator.Run(Twin.Logits, x, y, CreateAttacks(), Twin.Randomised, units, Progress);
-        LastRows = rows.Select(r => (long)r).ToList();
+        LastRows = rows;
         return LastReport;
     }
 

@@ -14,32 +14,63 @@ static class LabelReader
             throw new ArgumentOutOfRangeException(nameof(schema), $"Label column '{column}': expected a class name (text), a key or an integer class index, got {col.Type}.");
     }
 
-    public static (float[] Images, long[] Labels) Read(IDataView data, string imageColumn, string labelColumn, ImageShape shape, IReadOnlyList<string> classNames)
+    /// <summary>
+    /// Reads the images and labels of the rows to evaluate: every row, or <paramref name="sampleSize"/> rows drawn uniformly
+    /// (seeded, the same draw as ImageDataset.Sample), in evaluation order, with their positions. Only those rows are kept,
+    /// in one array of exactly their size, so memory follows the sample, not the input (a counting pass first, when the
+    /// input does not know its row count).
+    /// </summary>
+    public static (float[] Images, long[] Labels, long[] Rows) Read(IDataView data, string imageColumn, string labelColumn, ImageShape shape,
+                                                                    IReadOnlyList<string> classNames, int? sampleSize = null, int seed = 0)
     {
+        long total = data.GetRowCount() ?? CountRows(data);
+        if (total == 0) throw new InvalidOperationException("the input has no rows to evaluate.");
+        if (total > int.MaxValue) throw new InvalidOperationException($"the input has {total} rows; at most {int.MaxValue} can be sampled from.");
+        var rows = Enumerable.Range(0, (int)total).ToArray();
+        if (sampleSize is int n && n < rows.Length)
+        {
+            new Random(seed).Shuffle(rows);
+            rows = rows[..n];
+        }
+        var slot = new int[total];
+        Array.Fill(slot, -1);
+        for (int i = 0; i < rows.Length; i++) slot[rows[i]] = i;
+
         var image = data.Schema[imageColumn];
         var label = data.Schema[labelColumn];
-        var images = new List<float>();
-        var labels = new List<long>();
+        var images = new float[(long)rows.Length * shape.Size];
+        var labels = new long[rows.Length];
         var byName = classNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => (long)p.i);
         using var cursor = data.GetRowCursor([image, label]);
         var imageGetter = cursor.GetGetter<VBuffer<float>>(image);
         var read = LabelGetter(cursor, label, classNames, byName);
         var buffer = default(VBuffer<float>);
-        while (cursor.MoveNext())
+        int found = 0;
+        while (found < rows.Length && cursor.MoveNext())
         {
+            if (cursor.Position >= total || slot[cursor.Position] is not (>= 0 and var at)) continue;
             imageGetter(ref buffer);
             if (buffer.Length != shape.Size)
                 throw new InvalidOperationException($"Column '{imageColumn}', row {cursor.Position}: {buffer.Length} values, expected {shape.Size} ({shape}).");
-            var pixels = buffer.DenseValues().ToArray();
+            var pixels = images.AsSpan((int)((long)at * shape.Size), shape.Size);
+            buffer.CopyTo(pixels);
             ImageShape.CheckPixels(pixels, imageColumn, cursor.Position);
-            images.AddRange(pixels);
             long y = read();
             if (y < 0 || y >= classNames.Count)
                 throw new InvalidOperationException($"Column '{labelColumn}', row {cursor.Position}: class {y} is outside 0..{classNames.Count - 1} of the classifier.");
-            labels.Add(y);
+            labels[at] = y;
+            found++;
         }
-        if (labels.Count == 0) throw new InvalidOperationException("the input has no rows to evaluate.");
-        return ([.. images], [.. labels]);
+        if (found < rows.Length) throw new InvalidOperationException($"the input gave {found} of the {rows.Length} rows it counted.");
+        return (images, labels, rows.Select(r => (long)r).ToArray());
+    }
+
+    static long CountRows(IDataView data)
+    {
+        long count = 0;
+        using var cursor = data.GetRowCursor([]);
+        while (cursor.MoveNext()) count++;
+        return count;
     }
 
     static Func<long> LabelGetter(DataViewRowCursor cursor, DataViewSchema.Column label, IReadOnlyList<string> classNames, Dictionary<string, long> byName)

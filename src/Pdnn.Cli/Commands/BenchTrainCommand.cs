@@ -3,6 +3,7 @@ using System.Globalization;
 using Pdnn.Torch.Devices;
 using Pdnn.Torch.Models;
 using Pdnn.Torch.Training;
+using Pdnn.Torch.Training.Adversarial;
 using Spectre.Console;
 
 namespace Pdnn.Cli.Commands;
@@ -17,11 +18,13 @@ static class BenchTrainCommand
         var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps.", DefaultValueFactory = _ => 3 };
         var repeats = new Option<int>("--repeats") { Description = "Timed repetitions; the median is reported.", DefaultValueFactory = _ => 3 };
         var device = CommonOptions.Device();
+        var adversarial = new Option<string>("--adversarial") { Description = "Measure adversarial training steps: none, fgsm, fgsm-rs, pgd, trades.", DefaultValueFactory = _ => "none" };
+        var attackSteps = new Option<int>("--attack-steps") { Description = "Inner steps of pgd and trades.", DefaultValueFactory = _ => 7 };
         var results = new Option<string?>("--results") { Description = "Append a Markdown table row with the result to this file." };
 
         var command = new Command("bench-train", "Measure classifier training throughput (images/s): SGD steps with augmentation, forward and backward.")
         {
-            arch, batch, steps, warmup, repeats, device, results,
+            arch, batch, steps, warmup, repeats, device, adversarial, attackSteps, results,
         };
         command.SetAction(r => CommonOptions.Run(() =>
         {
@@ -31,16 +34,17 @@ static class BenchTrainCommand
             for (int i = 0; i < Math.Max(1, r.GetValue(repeats)); i++)
             {
                 var result = TrainingBenchmark.Measure(ResNetSpec.FromName(r.GetValue(arch)!).Name, r.GetValue(batch), r.GetValue(steps),
-                                                       r.GetValue(warmup), deviceChoice.Device, seed: i);
+                                                       r.GetValue(warmup), deviceChoice.Device, seed: i,
+                                                       new AdversarialOptions { Kind = TrainClassifierCommand.ParseKind(r.GetValue(adversarial)!), Steps = r.GetValue(attackSteps) });
                 AnsiConsole.MarkupLineInterpolated($"run {i + 1}: {result.ImagesPerSecond:F1} images/s ({result.Steps} steps of {result.BatchSize} in {result.Seconds:F2} s)");
                 runs.Add(result);
             }
             var median = runs.OrderBy(x => x.ImagesPerSecond).ElementAt(runs.Count / 2);
-            AnsiConsole.MarkupLineInterpolated($"[green]{median.Architecture}, batch {median.BatchSize}: {median.ImagesPerSecond:F1} images/s (median of {runs.Count})[/] on {Hardware.Describe(deviceChoice)}");
+            AnsiConsole.MarkupLineInterpolated($"[green]{median.Architecture}, batch {median.BatchSize}, {median.Recipe}: {median.ImagesPerSecond:F1} images/s (median of {runs.Count})[/] on {Hardware.Describe(deviceChoice)}");
             if (r.GetValue(results) is { } file)
             {
                 var row = string.Create(CultureInfo.InvariantCulture,
-                    $"| {DateTime.UtcNow:yyyy-MM-dd} | {median.Architecture} | {median.BatchSize} | {median.ImagesPerSecond:F1} | {string.Join(" / ", runs.Select(x => x.ImagesPerSecond.ToString("F1", CultureInfo.InvariantCulture)))} | {deviceChoice.Device} | {Hardware.Describe(deviceChoice)} | TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version} |");
+                    $"| {DateTime.UtcNow:yyyy-MM-dd} | {median.Architecture}{(median.Recipe == "clean" ? "" : ", " + median.Recipe)} | {median.BatchSize} | {median.ImagesPerSecond:F1} | {string.Join(" / ", runs.Select(x => x.ImagesPerSecond.ToString("F1", CultureInfo.InvariantCulture)))} | {deviceChoice.Device} | {Hardware.Describe(deviceChoice)} | TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version} |");
                 File.AppendAllLines(file, [row]);
                 AnsiConsole.MarkupLineInterpolated($"appended to {file}");
             }

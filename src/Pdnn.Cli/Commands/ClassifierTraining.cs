@@ -5,6 +5,7 @@ using Pdnn.Torch.Models;
 using Pdnn.Torch.Models.Recreation;
 using Pdnn.Torch.Storage;
 using Pdnn.Torch.Training;
+using Pdnn.Torch.Training.Adversarial;
 using Spectre.Console;
 
 namespace Pdnn.Cli.Commands;
@@ -25,6 +26,8 @@ static class ClassifierTraining
             new ClassifierTrainer(options, device.Device, observer).Run(train, test, checkpointDir, resume, recreation == null ? null : recreation.Apply, initial));
         WriteHistory(Path.Combine(outDir, "history.csv"), result.State.History);
 
+        if (result.State.StoppedOnCollapse != null)
+            AnsiConsole.MarkupLineInterpolated($"[red]stopped:[/] {result.State.StoppedOnCollapse}");
         if (!result.Completed)
         {
             AnsiConsole.MarkupLineInterpolated($"[yellow]stopped:[/] {result.StopReason} with {result.State.Epoch} of {options.Epochs} epochs done{(result.State.StepInEpoch > 0 ? $" and {result.State.StepInEpoch} steps into the next" : "")}; checkpoint in {checkpointDir}. Run the same command with --resume to continue.");
@@ -39,33 +42,11 @@ static class ClassifierTraining
             eval = recreation == null ? ClassifierEvaluator.Evaluate(result.Model, testImages)
                 : ClassifierEvaluator.Evaluate(new PhiDnn(recreation, result.Model), testImages, batchSize: 100);
         }
-        var card = new ModelCard
+        var card = TrainingCard.Describe(options, train, result, Hardware.Describe(device), command, recreation != null) with
         {
-            Architecture = options.Architecture,
-            ClassNames = train.ClassNames.ToArray(),
-            InputShape = [train.Channels, train.Height, train.Width],
-            Parameters = result.Model.parameters().Sum(p => p.numel()),
-            TrainData = train.Source,
-            TrainCount = train.Count,
             TestData = test?.Source,
             TestCount = test?.Count ?? 0,
             TestAccuracy = eval?.Accuracy,
-            Epochs = options.Epochs,
-            EpochsCompleted = result.State.Epoch,
-            BatchSize = options.BatchSize,
-            LearningRate = options.LearningRate,
-            Schedule = options.Schedule.ToString().ToLowerInvariant(),
-            LabelSmoothing = options.LabelSmoothing,
-            Augment = options.Augment,
-            Seed = options.Seed,
-            Recreation = options.Recreation,
-            InitialWeights = options.InitialWeights,
-            Command = command,
-            Hardware = Hardware.Describe(device),
-            WallSeconds = result.State.ElapsedSeconds,
-            TorchSharpVersion = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(),
-            WeightsFile = "",
-            WeightsSha256 = "",
         };
         var cardPath = ClassifierFile.Save(outDir, "classifier", result.Model, card);
         if (eval != null)
@@ -74,10 +55,14 @@ static class ClassifierTraining
         return 0;
     }
 
+    /// <summary>One line per epoch; adversarial runs add the held-out clean/FGSM/PGD-10 accuracy and the collapse flag.</summary>
     static void WriteHistory(string file, IEnumerable<EpochSummary> history)
     {
         var lines = history.Select(h => FormattableString.Invariant(
-            $"{h.Epoch},{h.TrainLoss:F5},{h.TrainAccuracy:F5},{h.TestAccuracy:F5},{h.ImagesPerSecond:F1},{h.Seconds:F2}"));
-        File.WriteAllLines(file, lines.Prepend("epoch,train_loss,train_accuracy,test_accuracy,images_per_second,seconds"));
+            $"{h.Epoch},{h.TrainLoss:F5},{h.TrainAccuracy:F5},{h.TestAccuracy:F5},{h.ImagesPerSecond:F1},{h.Seconds:F2}") +
+            (h.HeldOut is { } c ? FormattableString.Invariant($",{c.Clean:F4},{c.Fgsm:F4},{c.Pgd10:F4},{(h.Collapse != null ? 1 : 0)}") : ""));
+        var header = "epoch,train_loss,train_accuracy,test_accuracy,images_per_second,seconds" +
+                     (history.Any(h => h.HeldOut != null) ? ",heldout_clean,heldout_fgsm,heldout_pgd10,collapse" : "");
+        File.WriteAllLines(file, lines.Prepend(header));
     }
 }

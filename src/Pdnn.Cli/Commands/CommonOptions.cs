@@ -60,7 +60,7 @@ static class CommonOptions
             return body();
         }
         catch (Exception e) when (e is DataFormatException or ArgumentException or InvalidOperationException
-                                      or FileNotFoundException or InvalidDataException or DirectoryNotFoundException)
+                                      or FileNotFoundException or InvalidDataException or DirectoryNotFoundException or Pdnn.MLNet.Persistence.PdnnModelFileException)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 2;

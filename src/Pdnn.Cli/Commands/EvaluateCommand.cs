@@ -25,7 +25,7 @@ static class EvaluateCommand
 {
     public static Command Create()
     {
-        var defense = new Option<string>("--defense") { Description = "Comma-separated: none, nsr, fir, fs, ss, jpeg, ls; or all.", DefaultValueFactory = _ => "all" };
+        var defense = new Option<string>("--defense") { Description = "Comma-separated: none, nsr, fir, fs, ss, jpeg, ls, and the adversarially trained resnet-adv (the paper's FGSM recipe), resnet-adv-rs (FGSM-RS), resnet-adv-pgd (PGD-7), nsr-adv, fir-adv (g = 1); or all (every defence whose models are shipped).", DefaultValueFactory = _ => "all" };
         var models = new Option<string?>("--models") { Description = "The models folder (default: the repository's models/)." };
         var grid = new Option<string>("--grid") { Description = "FIR's grid cell sizes g, comma-separated (1, 4, 8).", DefaultValueFactory = _ => "1,4,8" };
         var attacks = new Option<string>("--attacks") { Description = $"Comma-separated: {string.Join(", ", AttackSuite.Names)}.", DefaultValueFactory = _ => "1px,10px,fgsm,pgd,fgsm-transfer,pgd-transfer,eot-pgd,apgd-ce,apgd-dlr,square" };
@@ -72,10 +72,11 @@ static class EvaluateCommand
             if (r.GetValue(batchSize) < 1) throw new ArgumentException($"--batch-size {r.GetValue(batchSize)}: expected at least 1.");
             if (r.GetValue(queryBatch) < 1) throw new ArgumentException($"--query-batch {r.GetValue(queryBatch)}: expected at least 1.");
             var names = AttackSuite.Parse(Get(attacks, "1px,10px,fgsm,pgd,fgsm-transfer,pgd-transfer,eot-pgd,apgd-ce,square"));
-            var defences = Defences(r.GetValue(defense)!, Get(grid, "4"));
+            var modelsFolder = r.GetValue(models) ?? ShippedModels.FindFolder() ?? throw new DirectoryNotFoundException("the shipped models folder was not found; pass --models.");
+            var defences = Defences(r.GetValue(defense)!, Get(grid, "4"), modelsFolder);
             var curveEps = Get(curve, "0,4,8,16,32").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => ParseEpsilon(v + "/255")).ToList();
             bool queryChain = r.GetValue(target) switch { "chain" => true, "twin" => false, var t => throw new ArgumentException($"--query-target '{t}': expected chain or twin.") };
-            var modelsDir = r.GetValue(models) ?? ShippedModels.FindFolder() ?? throw new DirectoryNotFoundException("the shipped models folder was not found; pass --models.");
+            var modelsDir = modelsFolder;
             var test = CommonOptions.LoadData(r.GetValue(data) ?? DemoCommand.FindSample(), Split.Test, null, noCache: false);
             var outDir = r.GetValue(output)!;
             var part = r.GetValue(shard) is { } shardText ? Shard.Parse(shardText) : null;
@@ -170,9 +171,11 @@ static class EvaluateCommand
     }
 
     /// <summary>The (defence, grid) pairs to evaluate; fir expands to each grid size.</summary>
-    static List<(string Defence, int Grid)> Defences(string list, string grids)
+    static List<(string Defence, int Grid)> Defences(string list, string grids, string models)
     {
-        var names = list == "all" ? ShippedModels.Defences : list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // "all" means every defence whose models are shipped; one named explicitly must be there (Chain says which file is missing).
+        var names = list == "all" ? ShippedModels.Defences.Where(d => ShippedModels.IsShipped(models, d)).ToArray()
+            : list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var gs = grids.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(g => int.TryParse(g, out var v) && v > 0 ? v : throw new ArgumentException($"--grid '{grids}': expected positive integers such as 1,4,8.")).ToList();
         var result = new List<(string, int)>();
         foreach (var d in names)

@@ -5,6 +5,7 @@ using Pdnn.Torch.Models;
 using Pdnn.Torch.Models.Recreation;
 using Pdnn.Torch.Storage;
 using Pdnn.Torch.Training;
+using Pdnn.Torch.Training.Adversarial;
 
 namespace Pdnn.Cli.Commands;
 
@@ -20,7 +21,7 @@ static class TrainClassifierCommand
         var lr = new Option<double>("--lr") { Description = "Initial learning rate (SGD).", DefaultValueFactory = _ => 0.1 };
         var momentum = new Option<double>("--momentum") { Description = "SGD momentum.", DefaultValueFactory = _ => 0.9 };
         var weightDecay = new Option<double>("--weight-decay") { Description = "L2 weight decay.", DefaultValueFactory = _ => 5e-4 };
-        var schedule = new Option<ScheduleKind>("--schedule") { Description = "Learning-rate schedule: Cosine, or Step (x0.1 at 50% and 75%).", DefaultValueFactory = _ => ScheduleKind.Cosine };
+        var schedule = new Option<ScheduleKind>("--schedule") { Description = "Learning-rate schedule: Cosine, Step (x0.1 at 50% and 75%), or OneCycle (linear up to --lr over the first 40%, then down to 0; Wong et al.'s fast adversarial training).", DefaultValueFactory = _ => ScheduleKind.Cosine };
         var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing (0 = off; 0.1 for the paper's LS baseline).", DefaultValueFactory = _ => 0.0 };
         var noAugment = new Option<bool>("--no-augment") { Description = "Turn off random crop (padding 4) and horizontal flip." };
         var seed = CommonOptions.Seed();
@@ -33,11 +34,22 @@ static class TrainClassifierCommand
         var noCache = CommonOptions.NoCache();
         var recreationOption = new Option<string?>("--recreation") { Description = "Train (and test) on recreations by this model folder (pdnn train-sr / train-inpainter output): the paper's classifiers with subscript T." };
         var init = new Option<string?>("--init") { Description = "Start from this classifier's weights (a classifier folder) instead of the seeded initialisation: fine-tuning." };
+        var adversarial = new Option<string>("--adversarial") { Description = "Adversarial training: none, fgsm (the paper's, from the clean image), fgsm-rs (random start, step 1.25ε; Wong et al. 2020), pgd (Madry et al. 2018) or trades (Zhang et al. 2019).", DefaultValueFactory = _ => "none" };
+        var eps = new Option<string>("--eps") { Description = "Adversarial training's L∞ budget, e.g. 8/255.", DefaultValueFactory = _ => "8/255" };
+        var attackSteps = new Option<int>("--attack-steps") { Description = "Inner steps of pgd and trades.", DefaultValueFactory = _ => 7 };
+        var attackStepSize = new Option<string?>("--attack-step-size") { Description = "Inner step size, e.g. 2/255 (default: ε for fgsm, 1.25ε for fgsm-rs, 2.5ε/steps for pgd and trades)." };
+        var cleanWeight = new Option<double>("--clean-weight") { Description = "Weight w of the clean loss: (1 − w)·CE(adversarial) + w·CE(clean); 0.5 is Goodfellow's mixing.", DefaultValueFactory = _ => 0.0 };
+        var tradesBeta = new Option<double>("--trades-beta") { Description = "TRADES' β (weight of the KL term).", DefaultValueFactory = _ => 6.0 };
+        var craftThrough = new Option<string>("--craft-through") { Description = "With --recreation: craft against the whole φDNN (phi-dnn: noise/masks, recreation and classifier, fresh randomness at each step) or against the classifier alone, then recreate (classifier: the paper's cheaper variant).", DefaultValueFactory = _ => "phi-dnn" };
+        var heldOut = new Option<int?>("--held-out") { Description = "Training images held out for the per-epoch clean/FGSM/PGD-10 check (default 1000 with --adversarial, else 0)." };
+        var onCollapse = new Option<string>("--on-collapse") { Description = "When the held-out check sees catastrophic overfitting: continue (report it) or stop.", DefaultValueFactory = _ => "continue" };
+        var keep = new Option<string>("--keep") { Description = "Weights to end with: last, or best-robust (the epoch with the highest held-out PGD-10 accuracy).", DefaultValueFactory = _ => "last" };
 
         var command = new Command("train-classifier", "Train a CIFAR-style ResNet classifier with TorchSharp; checkpoints, resumes, stops at a time budget.")
         {
             data, testData, arch, epochs, batch, lr, momentum, weightDecay, schedule, labelSmoothing, noAugment, seed,
             device, output, resume, maxMinutes, trainLimit, imageSize, noCache, recreationOption, init,
+            adversarial, eps, attackSteps, attackStepSize, cleanWeight, tradesBeta, craftThrough, heldOut, onCollapse, keep,
         };
         command.SetAction(r => CommonOptions.Run(() =>
         {
@@ -54,7 +66,36 @@ static class TrainClassifierCommand
                 Augment = !r.GetValue(noAugment),
                 Seed = r.GetValue(seed),
                 MaxMinutes = r.GetValue(maxMinutes),
+                Adversarial = new AdversarialOptions
+                {
+                    Kind = ParseKind(r.GetValue(adversarial)!),
+                    Epsilon = EvaluateCommand.ParseEpsilon(r.GetValue(eps)!),
+                    Steps = r.GetValue(attackSteps),
+                    StepSize = r.GetValue(attackStepSize) is { } a ? EvaluateCommand.ParseEpsilon(a) : null,
+                    CleanWeight = r.GetValue(cleanWeight),
+                    TradesBeta = r.GetValue(tradesBeta),
+                    CraftThrough = r.GetValue(craftThrough) switch
+                    {
+                        "phi-dnn" => CraftThrough.PhiDnn, "classifier" => CraftThrough.Classifier,
+                        var c => throw new ArgumentException($"--craft-through '{c}': expected phi-dnn or classifier."),
+                    },
+                }.Validated(),
+                OnCollapse = r.GetValue(onCollapse) switch
+                {
+                    "continue" => CollapseAction.Continue, "stop" => CollapseAction.Stop,
+                    var c => throw new ArgumentException($"--on-collapse '{c}': expected continue or stop."),
+                },
+                Keep = r.GetValue(keep) switch
+                {
+                    "last" => KeepWeights.Last, "best-robust" => KeepWeights.BestRobust,
+                    var k => throw new ArgumentException($"--keep '{k}': expected last or best-robust."),
+                },
             };
+            int heldOutCount = r.GetValue(heldOut) ?? (options.Adversarial.Enabled ? 1000 : 0);
+            if (heldOutCount < 0) throw new ArgumentException($"--held-out must be >= 0, got {heldOutCount}.");
+            if (options.Keep == KeepWeights.BestRobust && heldOutCount == 0)
+                throw new ArgumentException("--keep best-robust needs held-out images to choose the epoch (--held-out > 0).");
+            options = options with { HeldOut = heldOutCount };
             var deviceChoice = TorchDevice.Resolve(r.GetValue(device)!);
             var recreation = r.GetValue(recreationOption) is { } recDir ? RecreationModel.Load(recDir, deviceChoice.Device, options.Seed) : null;
             var initial = r.GetValue(init) is { } initDir ? ClassifierFile.Load(initDir, deviceChoice.Device) : ((CifarResNet, ModelCard)?)null;
@@ -75,6 +116,13 @@ static class TrainClassifierCommand
         }));
         return command;
     }
+
+    public static AdversaryKind ParseKind(string name) => name switch
+    {
+        "none" => AdversaryKind.None, "fgsm" => AdversaryKind.Fgsm, "fgsm-rs" => AdversaryKind.FgsmRs,
+        "pgd" => AdversaryKind.Pgd, "trades" => AdversaryKind.Trades,
+        _ => throw new ArgumentException($"--adversarial '{name}': expected none, fgsm, fgsm-rs, pgd or trades."),
+    };
 
     static int Positive(int value, string name) => value > 0 ? value : throw new ArgumentException($"{name} must be positive, got {value}.");
 }

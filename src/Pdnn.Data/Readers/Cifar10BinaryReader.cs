@@ -42,6 +42,8 @@ public static class Cifar10BinaryReader
                     $"(record {length / RecordSize} has only {length % RecordSize} bytes).");
             total += length / RecordSize;
         }
+        if (total * ImageBytes > Array.MaxLength)
+            throw new DataFormatException(files[0], $"{total} records are more than one in-memory data set holds ({Array.MaxLength / ImageBytes:N0} images).");
         var pixels = new byte[total * ImageBytes];
         var labels = new int[total];
         int index = 0;

@@ -30,6 +30,8 @@ public static class IdxReader
         var (imageDims, pixels) = ReadTensor(imagesFile);
         if (imageDims.Length != 3)
             throw new DataFormatException(imagesFile, $"expected a 3-dimensional image file (N x rows x cols), found {imageDims.Length} dimensions.");
+        if (imageDims[1] == 0 || imageDims[2] == 0)
+            throw new DataFormatException(imagesFile, $"images of {imageDims[1]}x{imageDims[2]} pixels.");
         var (labelDims, labelBytes) = ReadTensor(labelsFile);
         if (labelDims.Length != 1)
             throw new DataFormatException(labelsFile, $"expected a 1-dimensional label file, found {labelDims.Length} dimensions.");
@@ -50,15 +52,14 @@ public static class IdxReader
     static (int[] Dims, byte[] Data) ReadTensor(string file)
     {
         if (!File.Exists(file)) throw new DataFormatException(file, "file not found.");
+        long fileBytes = new FileInfo(file).Length;
         byte[] bytes;
-        try
+        if (file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
         {
-            bytes = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? Gunzip(file) : File.ReadAllBytes(file);
+            using var raw = File.OpenRead(file);
+            bytes = ReaderLimits.Inflate(file, raw, fileBytes, long.MaxValue, s => new GZipStream(s, CompressionMode.Decompress), "gzip stream");
         }
-        catch (InvalidDataException e)
-        {
-            throw new DataFormatException(file, "corrupt gzip stream.", e);
-        }
+        else bytes = File.ReadAllBytes(file);
         if (bytes.Length < 4 || bytes[0] != 0 || bytes[1] != 0)
             throw new DataFormatException(file, "not an IDX file (the magic number must start with two zero bytes).");
         if (bytes[2] != UnsignedByte)
@@ -67,18 +68,13 @@ public static class IdxReader
         if (bytes.Length < 4 + 4 * ndims)
             throw new DataFormatException(file, "truncated header.");
         var dims = Enumerable.Range(0, ndims).Select(i => BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4 + 4 * i))).ToArray();
-        long expected = dims.Aggregate(1L, (a, d) => a * d);
+        if (dims.Any(d => d < 0))
+            throw new DataFormatException(file, $"negative size in the header's shape {string.Join("x", dims)}.");
         long actual = bytes.Length - 4 - 4 * ndims;
+        // Up to 255 dimensions: the product can exceed a long, so it is computed exactly.
+        var expected = dims.Aggregate(System.Numerics.BigInteger.One, (a, d) => a * d);
         if (actual != expected)
             throw new DataFormatException(file, $"truncated or oversized data: the header's shape {string.Join("x", dims)} needs {expected} bytes, the file has {actual}.");
         return (dims, bytes[(4 + 4 * ndims)..]);
-    }
-
-    static byte[] Gunzip(string file)
-    {
-        using var gz = new GZipStream(File.OpenRead(file), CompressionMode.Decompress);
-        using var output = new MemoryStream();
-        gz.CopyTo(output);
-        return output.ToArray();
     }
 }

@@ -11,7 +11,7 @@ public static class ImageDecoder
     /// </summary>
     public static void DecodeRgb(string file, Span<byte> chw, int height, int width, bool resize)
     {
-        using var bitmap = Decode(file);
+        using var bitmap = Decode(file, resize ? null : (width, height));
         if (bitmap.Width == width && bitmap.Height == height)
         {
             CopyChw(bitmap, chw);
@@ -39,11 +39,22 @@ public static class ImageDecoder
         return codec;
     }
 
-    static SKBitmap Decode(string file)
+    /// <summary>Decodes the whole image; its size, read from the header, is checked first (<paramref name="expected"/>, the pixel limit).</summary>
+    static SKBitmap Decode(string file, (int Width, int Height)? expected)
     {
         using var codec = OpenCodec(file);
-        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var bitmap = new SKBitmap(info);
+        int w = codec.Info.Width, h = codec.Info.Height;
+        if (expected is { } e && (w, h) != e)
+            throw new DataFormatException(file, $"wrong image size: {w}x{h} (width x height), expected {e.Width}x{e.Height}; pass a resize size to accept other sizes.");
+        if (w < 1 || h < 1 || (long)w * h > ReaderLimits.MaxImagePixels)
+            throw new DataFormatException(file, $"the header declares {w}x{h} pixels, outside 1..{ReaderLimits.MaxImagePixels:N0} (ReaderLimits.MaxImagePixels): a decompression bomb?");
+        var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var bitmap = new SKBitmap();
+        if (!bitmap.TryAllocPixels(info))
+        {
+            bitmap.Dispose();
+            throw new DataFormatException(file, $"no memory for a {w}x{h} image.");
+        }
         var result = codec.GetPixels(info, bitmap.GetPixels());
         // IncompleteInput: a truncated file that Skia would fill with grey; refuse rather than train on it.
         if (result != SKCodecResult.Success)

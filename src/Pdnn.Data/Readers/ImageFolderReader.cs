@@ -39,6 +39,8 @@ public static class ImageFolderReader
         var files = listing.SelectMany((c, label) => c.Files.Select(f => (File: f, Label: label))).ToArray();
         var (height, width) = size ?? FirstSize(files[0].File);
         long imageBytes = 3L * height * width;
+        if (files.Length * imageBytes > Array.MaxLength)
+            throw new DataFormatException(root, $"{files.Length} images of {height}x{width} need {files.Length * imageBytes:N0} bytes, more than one in-memory data set holds ({Array.MaxLength:N0}); resize them smaller or split the folder.");
         var pixels = new byte[files.Length * imageBytes];
         var labels = files.Select(f => f.Label).ToArray();
         int done = 0;
@@ -55,6 +57,10 @@ public static class ImageFolderReader
         {
             // Report the first bad file in listing order, so the same folder always gives the same message.
             throw e.InnerExceptions.Cast<DataFormatException>().OrderBy(x => x.Path, StringComparer.Ordinal).First();
+        }
+        catch (AggregateException e)
+        {
+            throw new DataFormatException(root, $"decoding failed: {e.InnerExceptions[0].Message}", e.InnerExceptions[0]);
         }
         var resized = size != null ? $", resized to {height}x{width}" : "";
         return new ImageDataset(pixels, labels, listing.Select(c => c.ClassName).ToList(), 3, height, width,

@@ -32,7 +32,13 @@ public static class SvhnMatReader
             for (int c = 0; c < 3; c++)
                 for (int col = 0; col < 32; col++)
                     for (int row = 0; row < 32; row++)
-                        pixels[i * 3072L + c * 1024 + row * 32 + col] = (byte)x[row + 32 * (col + 32 * (c + 3L * i))];
+                    {
+                        double v = x[row + 32 * (col + 32 * (c + 3L * i))];
+                        // A pixel must be a byte: truncating 300.7 to 44 would be a silently wrong image.
+                        if (v is < 0 or > 255 || v != Math.Floor(v))
+                            throw new DataFormatException(file, $"X holds {v} at pixel (row {row}, column {col}, channel {c}) of image {i}; SVHN pixels are integers 0..255.");
+                        pixels[i * 3072L + c * 1024 + row * 32 + col] = (byte)v;
+                    }
         var labels = new int[n];
         for (int i = 0; i < n; i++)
         {
@@ -73,11 +79,11 @@ static class MatFile
             throw new DataFormatException(file, "big-endian MAT-file; only little-endian files are supported.");
 
         var arrays = new Dictionary<string, NumericArray>();
-        ReadElements(file, bytes.AsSpan(128), arrays);
+        ReadElements(file, bytes.AsSpan(128), arrays, compressed: false);
         return arrays;
     }
 
-    static void ReadElements(string file, ReadOnlySpan<byte> data, Dictionary<string, NumericArray> arrays)
+    static void ReadElements(string file, ReadOnlySpan<byte> data, Dictionary<string, NumericArray> arrays, bool compressed)
     {
         int pos = 0;
         while (pos + 8 <= data.Length)
@@ -88,7 +94,11 @@ static class MatFile
                 throw new DataFormatException(file, $"truncated: an element of type {type} claims {size} bytes but only {data.Length - start} remain.");
             var body = data.Slice(start, size);
             if (type == miCOMPRESSED)
-                ReadElements(file, Inflate(file, body), arrays);
+            {
+                // MATLAB never nests compressed elements; a file that does could recurse until the stack overflows.
+                if (compressed) throw new DataFormatException(file, "a compressed element inside a compressed element.");
+                ReadElements(file, Inflate(file, body), arrays, compressed: true);
+            }
             else if (type == miMATRIX)
                 ReadMatrix(file, body, arrays);
             // Small elements fill their 8 bytes; others are padded to 8, except compressed ones, which MATLAB writes unpadded.
@@ -110,15 +120,17 @@ static class MatFile
             pos = start + (headerBytes == 4 ? 4 : Pad8(size));
         }
         if (parts.Count < 4) return; // not a numeric array (cell, struct, ...): ignored
+        if (parts[0].Data.Length == 0) throw new DataFormatException(file, "a matrix without its array flags.");
         int matlabClass = parts[0].Data[0];
         if (matlabClass < 6 || matlabClass > 15) return; // 6..15: double, single, int8..uint64
         Width(file, parts[1].Type);
         Width(file, parts[3].Type);
         var dimsRaw = new NumericArray([parts[1].Data.Length / Width(parts[1].Type)], parts[1].Type, parts[1].Data);
-        var dims = Enumerable.Range(0, (int)dimsRaw.Length).Select(i => (int)dimsRaw[i]).ToArray();
+        var dims = Enumerable.Range(0, (int)dimsRaw.Length).Select(i => dimsRaw[i]).Select(d =>
+            d is >= 0 and <= int.MaxValue && d == Math.Floor(d) ? (int)d : throw new DataFormatException(file, $"a matrix dimension of {d}.")).ToArray();
         var name = Encoding.ASCII.GetString(parts[2].Data);
         var values = new NumericArray(dims, parts[3].Type, parts[3].Data);
-        long expected = dims.Aggregate(1L, (a, d) => a * d);
+        long expected = dims.Aggregate(1L, (a, d) => a == 0 || d == 0 ? 0 : a > values.Length / d + 1 ? long.MaxValue : a * d);
         if (values.Length != expected)
             throw new DataFormatException(file, $"variable '{name}' has {values.Length} values but its shape {string.Join("x", dims)} needs {expected}.");
         arrays[name] = values;
@@ -128,7 +140,12 @@ static class MatFile
     static (int Type, int Size, int HeaderBytes) Tag(string file, ReadOnlySpan<byte> data)
     {
         uint first = BinaryPrimitives.ReadUInt32LittleEndian(data);
-        if ((first >> 16) != 0) return ((int)(first & 0xFFFF), (int)(first >> 16), 4);
+        if ((first >> 16) != 0)
+        {
+            // The small-data format packs at most 4 bytes beside its 4-byte tag.
+            if ((first >> 16) > 4) throw new DataFormatException(file, $"a small data element claims {first >> 16} bytes (at most 4).");
+            return ((int)(first & 0xFFFF), (int)(first >> 16), 4);
+        }
         uint size = BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
         if (size > int.MaxValue) throw new DataFormatException(file, $"element size {size} too large.");
         return ((int)first, (int)size, 8);
@@ -136,20 +153,20 @@ static class MatFile
 
     static int Pad8(int size) => (size + 7) / 8 * 8;
 
+    /// <summary>A compressed element's content: one element, so it inflates to at most its tag's size plus the tag and padding.</summary>
     static byte[] Inflate(string file, ReadOnlySpan<byte> compressed)
     {
+        using var input = new MemoryStream(compressed.ToArray(), writable: false);
+        var tag = new byte[8];
         try
         {
-            using var input = new MemoryStream(compressed.ToArray());
-            using var zlib = new ZLibStream(input, CompressionMode.Decompress);
-            using var output = new MemoryStream();
-            zlib.CopyTo(output);
-            return output.ToArray();
+            using var z = new ZLibStream(input, CompressionMode.Decompress, leaveOpen: true);
+            z.ReadAtLeast(tag, 8, throwOnEndOfStream: false);
         }
-        catch (InvalidDataException e)
-        {
-            throw new DataFormatException(file, "corrupt compressed element (zlib stream does not inflate).", e);
-        }
+        catch (InvalidDataException e) { throw new DataFormatException(file, "corrupt compressed element (zlib stream does not inflate).", e); }
+        long declared = BinaryPrimitives.ReadUInt32LittleEndian(tag.AsSpan(4));
+        input.Position = 0;
+        return ReaderLimits.Inflate(file, input, compressed.Length, 16 + declared, s => new ZLibStream(s, CompressionMode.Decompress), "compressed element");
     }
 
     static int Width(string file, int type) =>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -6,7 +7,10 @@ namespace Pdnn.MLNet.Execution;
 /// <summary>
 /// The output of a <see cref="BatchedImageTransformer"/>: the input's columns plus the stage's outputs, computed a batch
 /// at a time. A look-ahead cursor reads only the image column of the next batch; the main cursor serves the input's
-/// other columns row by row, so no column needs buffering.
+/// other columns row by row, so no column needs buffering. The image column itself, when asked for beside the outputs
+/// (a recreation read with the scores, say), is served from the batch already read: a second cursor for it would run
+/// every stage above this one a second time (and re-read inputs, such as an in-memory MLImage, that a stage upstream
+/// may have disposed after the first read).
 /// </summary>
 sealed class BatchedDataView(BatchedImageTransformer parent, IDataView input, DataViewSchema schema) : IDataView
 {
@@ -22,8 +26,10 @@ sealed class BatchedDataView(BatchedImageTransformer parent, IDataView input, Da
     {
         var needed = columnsNeeded.Select(c => c.Index).ToHashSet();
         bool outputsNeeded = Enumerable.Range(input.Schema.Count, parent.Outputs.Count).Any(needed.Contains);
-        var passThrough = input.Schema.Where(c => needed.Contains(c.Index));
-        return new Cursor(parent, input, schema, needed, input.GetRowCursor(passThrough), outputsNeeded, call.Value);
+        int image = input.Schema[parent.InputColumn].Index;
+        bool imageFromBatch = outputsNeeded && needed.Contains(image);
+        var passThrough = input.Schema.Where(c => needed.Contains(c.Index) && !(imageFromBatch && c.Index == image));
+        return new Cursor(parent, input, schema, needed, input.GetRowCursor(passThrough), outputsNeeded, call.Value, imageFromBatch ? image : -1);
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
@@ -41,14 +47,19 @@ sealed class BatchedDataView(BatchedImageTransformer parent, IDataView input, Da
         VBuffer<float> scratch;
         int batchCount, slot = -1;
         readonly long call;
+        readonly int imageFromBatch; // the input image column's index when it is served from the batch, else -1
+        bool disposed;
 
         public Cursor(BatchedImageTransformer parent, IDataView input, DataViewSchema schema, HashSet<int> active,
-                      DataViewRowCursor main, bool outputsNeeded, long call)
+                      DataViewRowCursor main, bool outputsNeeded, long call, int imageFromBatch)
         {
             this.call = call;
+            this.imageFromBatch = imageFromBatch;
             this.parent = parent; this.main = main; this.active = active; Schema = schema;
-            outputs = parent.Outputs.Select(o => o.NewBuffer(parent.BatchSize)).ToArray();
-            images = outputsNeeded ? new float[parent.BatchSize * parent.Shape.Size] : [];
+            // Rented, not allocated: a Transform over a few rows (a service's batch) would otherwise leave a batch's worth
+            // of large arrays per stage to the garbage collector at every call.
+            outputs = outputsNeeded ? parent.Outputs.Select(o => o.RentBuffer(parent.BatchSize)).ToArray() : [];
+            images = outputsNeeded ? ArrayPool<float>.Shared.Rent(parent.BatchSize * parent.Shape.Size) : [];
             if (outputsNeeded)
             {
                 var imageColumn = input.Schema[parent.InputColumn];
@@ -85,7 +96,11 @@ sealed class BatchedDataView(BatchedImageTransformer parent, IDataView input, Da
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
         {
+            if (!active.Contains(column.Index))
+                throw new InvalidOperationException($"Column '{column.Name}' was not asked for when the cursor was made; a getter is only given for active columns.");
             int inputCount = Schema.Count - parent.Outputs.Count;
+            if (column.Index == imageFromBatch)
+                return (ValueGetter<TValue>)OutputColumn.Vector(parent.InputColumn, parent.Shape.Size).Getter(() => images, () => slot);
             if (column.Index < inputCount) return main.GetGetter<TValue>(main.Schema[column.Index]);
             int k = column.Index - inputCount;
             return (ValueGetter<TValue>)parent.Outputs[k].Getter(() => outputs[k], () => slot);
@@ -93,10 +108,13 @@ sealed class BatchedDataView(BatchedImageTransformer parent, IDataView input, Da
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing)
+            if (disposing && !disposed)
             {
+                disposed = true;
                 main.Dispose();
                 lookahead?.Dispose();
+                if (images.Length > 0) ArrayPool<float>.Shared.Return(images);
+                for (int k = 0; k < outputs.Length; k++) parent.Outputs[k].ReturnBuffer(outputs[k]);
             }
             base.Dispose(disposing);
         }

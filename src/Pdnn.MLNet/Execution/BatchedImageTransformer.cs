@@ -13,6 +13,8 @@ public abstract class BatchedImageTransformer : ITransformer
     protected BatchedImageTransformer(string inputColumn, ImageShape shape, int batchSize)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size must be at least 1, got {batchSize}.");
+        if ((long)batchSize * shape.Size > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size {batchSize} of {shape} images needs {(long)batchSize * shape.Size:N0} values, more than one array holds ({Array.MaxLength:N0}).");
         InputColumn = inputColumn;
         Shape = shape;
         BatchSize = batchSize;
@@ -84,7 +86,7 @@ public abstract class BatchedImageTransformer : ITransformer
         Kind = kind, InputColumn = InputColumn, OutputColumns = outputs, Shape = [Shape.Channels, Shape.Height, Shape.Width], BatchSize = BatchSize,
     };
 
-    /// <summary>Reads <paramref name="count"/> checked images from the getter into <paramref name="images"/> at row slot <paramref name="slot"/>.</summary>
+    /// <summary>Reads one checked image from the getter into <paramref name="images"/> at row slot <paramref name="slot"/>.</summary>
     internal void ReadImage(ValueGetter<VBuffer<float>> getter, ref VBuffer<float> scratch, float[] images, int slot, long row)
     {
         getter(ref scratch);

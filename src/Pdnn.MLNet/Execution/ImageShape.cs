@@ -41,6 +41,8 @@ public sealed record ImageShape(int Channels, int Height, int Width)
     /// <summary>Checks pixel values: finite and in [0,1]. The error names the column, the row and the first offending value.</summary>
     public static void CheckPixels(ReadOnlySpan<float> pixels, string column, long row)
     {
+        // The common case, all in range, in SIMD vectors (NaN fails both comparisons); the scalar loop finds the culprit.
+        if (pixels.IsEmpty || System.Numerics.Tensors.TensorPrimitives.Min(pixels) >= 0f && System.Numerics.Tensors.TensorPrimitives.Max(pixels) <= 1f) return;
         for (int i = 0; i < pixels.Length; i++)
         {
             float v = pixels[i];

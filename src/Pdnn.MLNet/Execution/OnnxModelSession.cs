@@ -54,6 +54,7 @@ public sealed class OnnxModelSession : IDisposable
 
     static (InferenceSession, string) Create(string path, ExecutionDevice device)
     {
+        EnsureNativeRuntime();
         string? cudaProblem = null;
         if (device != ExecutionDevice.Cpu)
         {
@@ -80,12 +81,30 @@ public sealed class OnnxModelSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// The Pdnn packages reference ONNX Runtime's managed API only (as ML.NET's OnnxTransformer does); without a native
+    /// package in the application, say which to add rather than fail in a type initialiser.
+    /// </summary>
+    static void EnsureNativeRuntime()
+    {
+        try { _ = OrtEnv.Instance(); }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
+        {
+            throw new InvalidOperationException("ONNX Runtime's native library is not in this application: add the package Microsoft.ML.OnnxRuntime " +
+                "(CPU) or Microsoft.ML.OnnxRuntime.Gpu.Linux (CUDA); the Pdnn packages reference ONNX Runtime's managed API only.", e);
+        }
+    }
+
     /// <summary>Runs the first output for <paramref name="count"/> inputs of <paramref name="shape"/>; returns count x (output size) floats.</summary>
     public float[] Run(float[] inputs, int count, ImageShape shape)
     {
         var input = new DenseTensor<float>(inputs.AsMemory(0, count * shape.Size), [count, shape.Channels, shape.Height, shape.Width]);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, input)]);
-        return results.First().AsTensor<float>().ToArray();
+        var output = results.First().AsTensor<float>().ToArray();
+        // NaN or ∞ out of a model (overflowing weights, a broken file) would flow on as pixels or scores: stop here, naming it.
+        if (output.AsSpan().IndexOfAnyExceptInRange(float.MinValue, float.MaxValue) is var bad and >= 0)
+            throw new InvalidDataException($"ONNX model '{Source}' gave {output[bad]} (output value {bad} of a batch of {count}); its outputs must be finite.");
+        return output;
     }
 
     public void Dispose() => session.Dispose();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -23,6 +24,15 @@ public sealed record OutputColumn(string Name, DataViewType Type, int Size, Data
 
     /// <summary>A buffer for <paramref name="rows"/> rows of this column: float[] for vectors, uint[] for keys (1-based, ML.NET's convention).</summary>
     public Array NewBuffer(int rows) => IsKey ? new uint[rows] : new float[rows * Size];
+
+    /// <summary>A buffer for at least <paramref name="rows"/> rows from the shared array pool; give it back with <see cref="ReturnBuffer"/>.</summary>
+    public Array RentBuffer(int rows) => IsKey ? ArrayPool<uint>.Shared.Rent(rows) : ArrayPool<float>.Shared.Rent(rows * Size);
+
+    public void ReturnBuffer(Array buffer)
+    {
+        if (buffer is uint[] keys) ArrayPool<uint>.Shared.Return(keys);
+        else ArrayPool<float>.Shared.Return((float[])buffer);
+    }
 
     /// <summary>A getter that reads row <paramref name="row"/>() of the buffer <paramref name="buffer"/>().</summary>
     public Delegate Getter(Func<Array> buffer, Func<int> row)

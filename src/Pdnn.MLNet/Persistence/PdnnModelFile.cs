@@ -34,9 +34,23 @@ public static class PdnnModelFile
         var temp = path + "." + Environment.ProcessId + ".tmp";
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir != null) Directory.CreateDirectory(dir);
+        try
+        {
+            Write(ml, stages, inputSchema, temp);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp); // nothing half-written is left behind
+            throw;
+        }
+    }
+
+    static void Write(MLContext ml, List<ITransformer> stages, DataViewSchema inputSchema, string temp)
+    {
         using (var zip = new ZipArchive(File.Create(temp), ZipArchiveMode.Create))
         {
-            WriteEntry(zip, "input-schema.mlnet.zip", s => ml.Model.Save(new TransformerChain<ITransformer>(), inputSchema, s));
+            WriteEntry(zip, "input-schema.mlnet.zip", s => SaveMlNet(ml, new TransformerChain<ITransformer>(), inputSchema, s));
             var entries = new List<Entry>();
             var schema = inputSchema;
             var native = new List<ITransformer>();
@@ -46,7 +60,7 @@ public static class PdnnModelFile
                 var name = $"stage-{entries.Count:D2}.mlnet.zip";
                 var chain = new TransformerChain<ITransformer>([.. native]);
                 var segmentInput = schema;
-                WriteEntry(zip, name, s => ml.Model.Save(chain, segmentInput, s));
+                WriteEntry(zip, name, s => SaveMlNet(ml, chain, segmentInput, s));
                 schema = chain.GetOutputSchema(schema);
                 entries.Add(new Entry("mlnet", name, null));
                 native.Clear();
@@ -69,51 +83,154 @@ public static class PdnnModelFile
             FlushNative();
             WriteEntry(zip, "manifest.json", s => JsonSerializer.Serialize(s, new Manifest(Format, Version, "input-schema.mlnet.zip", entries), Json));
         }
-        File.Move(temp, path, overwrite: true);
     }
 
     /// <summary>
-    /// Loads a model saved by <see cref="Save"/>. ONNX models are checked against their SHA-256 and unpacked once into
-    /// the cache ($PDNN_CACHE_DIR/onnx, else ~/.cache/pdnn/onnx), named by their hash.
+    /// mlContext.Model.Save, whose input schema is written as an empty data view: columns of a type ML.NET cannot write
+    /// (an MLImage column, say) are left out, and when none is left ML.NET refuses ("No valid columns to save"); then the
+    /// schema is left out too, as mlContext.Model.Save(model, null, ...) does, and LoadPdnn gives a null input schema.
     /// </summary>
-    public static TransformerChain<ITransformer> Load(MLContext ml, string path, out DataViewSchema inputSchema, ExecutionDevice device = ExecutionDevice.Auto)
+    static void SaveMlNet(MLContext ml, ITransformer chain, DataViewSchema schema, Stream target)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"model file '{path}' not found.", path);
-        ZipArchive zip;
-        try { zip = ZipFile.OpenRead(path); }
-        catch (InvalidDataException e) { throw new InvalidDataException($"'{path}' is not a Pdnn model file (not a zip archive).", e); }
-        using (zip)
+        var buffer = new MemoryStream();
+        try { ml.Model.Save(chain, schema, buffer); }
+        catch (InvalidOperationException e) when (e.Message.Contains("No valid columns to save", StringComparison.Ordinal))
         {
-            var manifestEntry = zip.GetEntry("manifest.json") ?? throw new InvalidDataException($"'{path}' has no manifest.json: not a Pdnn model file.");
-            Manifest manifest;
-            using (var s = manifestEntry.Open())
-                manifest = JsonSerializer.Deserialize<Manifest>(s) ?? throw new InvalidDataException($"'{path}': empty manifest.");
-            if (manifest.Format != Format || manifest.Version > Version)
-                throw new InvalidDataException($"'{path}': format {manifest.Format} version {manifest.Version}; this library reads {Format} up to version {Version}.");
-            ml.Model.Load(ReadEntry(zip, path, manifest.InputSchemaEntry), out inputSchema);
+            buffer = new MemoryStream();
+            ml.Model.Save(chain, null, buffer);
+        }
+        buffer.Position = 0;
+        buffer.CopyTo(target);
+    }
 
-            var transformers = new List<ITransformer>();
-            foreach (var e in manifest.Stages)
+    /// <summary>
+    /// Loads a model saved by <see cref="Save"/>, treating the file as untrusted: everything it reads is checked before it
+    /// is acted on (see <see cref="PdnnLoadOptions"/> and the README's "Loading model files you did not make"); a refused
+    /// file raises <see cref="PdnnModelFileException"/> naming the file, the entry and the check, with nothing written to the
+    /// cache and no half-built model. With <paramref name="expectedSha256"/> the whole file must have that SHA-256 (pinning
+    /// trust to a file you know). Checked ONNX models are unpacked once into the cache ($PDNN_CACHE_DIR/onnx, else
+    /// ~/.cache/pdnn/onnx), named by their hash.
+    /// </summary>
+    public static TransformerChain<ITransformer> Load(MLContext ml, string path, out DataViewSchema inputSchema, ExecutionDevice device = ExecutionDevice.Auto,
+                                                      PdnnLoadOptions? options = null, string? expectedSha256 = null)
+    {
+        options ??= PdnnLoadOptions.Default;
+        options.Validate();
+        if (expectedSha256 != null && (expectedSha256.Length != 64 || !expectedSha256.All(char.IsAsciiHexDigit)))
+            throw new ArgumentException($"expectedSha256 must be 64 hex digits, got '{expectedSha256}'.", nameof(expectedSha256));
+        if (!File.Exists(path)) throw new FileNotFoundException($"model file '{path}' not found.", path);
+
+        // One open file for the hash and the reading: replacing the file after the hash cannot change what is read.
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        if (stream.Length > options.MaxFileBytes)
+            throw new PdnnModelFileException(path, ModelFileCheck.Limit, $"{stream.Length:N0} bytes, over the {options.MaxFileBytes:N0} allowed (PdnnLoadOptions.MaxFileBytes).");
+        if (expectedSha256 != null)
+        {
+            var actual = Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
+            if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
+                throw new PdnnModelFileException(path, ModelFileCheck.Sha256Mismatch, $"SHA-256 is {actual}, not the expected {expectedSha256.ToLowerInvariant()}: not the file you pinned.");
+            stream.Position = 0;
+        }
+        using var zip = BoundedZip.Open(stream, path, options, nestedNames: false);
+        var manifest = ReadManifest(zip, path, options);
+
+        // First every check, with no side effect; then the build.
+        var bytes = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        bytes[manifest.InputSchemaEntry] = zip.Read(manifest.InputSchemaEntry);
+        MlNetEntryCheck.Check(bytes[manifest.InputSchemaEntry], path, manifest.InputSchemaEntry, options);
+        for (int i = 0; i < manifest.Stages.Count; i++)
+        {
+            var e = manifest.Stages[i];
+            if (e.MlNetEntry != null)
             {
-                if (e.Type == "mlnet")
-                    transformers.Add(ml.Model.Load(ReadEntry(zip, path, e.MlNetEntry!), out _));
-                else
-                {
-                    var d = e.Stage ?? throw new InvalidDataException($"'{path}': a pdnn stage without its description.");
-                    string? modelFile = null;
-                    if (d.Model != null)
-                    {
-                        var bytes = ReadEntry(zip, path, d.Model).ToArray();
-                        var actual = Sha256(bytes);
-                        if (actual != d.ModelSha256)
-                            throw new InvalidDataException($"'{path}': ONNX model '{d.Model}' of stage {d.Kind} has SHA-256 {actual}, the manifest says {d.ModelSha256}; the file was altered.");
-                        modelFile = Unpack(bytes, actual);
-                    }
-                    transformers.Add(StageFactory.Create(d, modelFile, device));
-                }
+                bytes[e.MlNetEntry] = zip.Read(e.MlNetEntry);
+                MlNetEntryCheck.Check(bytes[e.MlNetEntry], path, e.MlNetEntry, options);
+                continue;
+            }
+            var d = e.Stage!;
+            StageFactory.Validate(d, i, path, options);
+            if (d.Model == null) continue;
+            var model = bytes[d.Model] = zip.Read(d.Model);
+            var actual = Sha256(model);
+            if (actual != d.ModelSha256)
+                throw new PdnnModelFileException(path, ModelFileCheck.ModelAltered, $"ONNX model of stage {i} ({d.Kind}) has SHA-256 {actual}, the manifest says {d.ModelSha256}; the file was altered.", d.Model);
+            OnnxModelCheck.Check(model, path, d.Model, $"{i} ({d.Kind})", new ImageShape(d.Shape[0], d.Shape[1], d.Shape[2]),
+                                 StageFactory.ModelInputChannels(d), d.Kind == "RobustClassify" ? d.ClassNames!.Length : null, options);
+        }
+        return Build(ml, path, manifest, bytes, device, out inputSchema);
+    }
+
+    /// <summary>Builds the checked chain; on any failure disposes what was built (ONNX Runtime sessions) and names the stage.</summary>
+    static TransformerChain<ITransformer> Build(MLContext ml, string path, Manifest manifest, Dictionary<string, byte[]> bytes, ExecutionDevice device,
+                                                out DataViewSchema inputSchema)
+    {
+        var transformers = new List<ITransformer>();
+        string at = manifest.InputSchemaEntry;
+        try
+        {
+            ml.Model.Load(new MemoryStream(bytes[at], writable: false), out inputSchema);
+            var schema = inputSchema;
+            for (int i = 0; i < manifest.Stages.Count; i++)
+            {
+                var e = manifest.Stages[i];
+                at = e.MlNetEntry ?? $"stage {i} ({e.Stage!.Kind})";
+                var t = e.MlNetEntry != null ? ml.Model.Load(new MemoryStream(bytes[e.MlNetEntry], writable: false), out _)
+                    : StageFactory.Create(e.Stage!, e.Stage!.Model != null ? CacheOnnx(bytes[e.Stage.Model], e.Stage.ModelSha256!) : null, device);
+                transformers.Add(t);
+                // Each stage must fit the columns before it (unknown when the input was only image columns: no schema saved).
+                if (schema != null) schema = t.GetOutputSchema(schema);
             }
             return new TransformerChain<ITransformer>([.. transformers]);
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            foreach (var t in transformers) (t as IDisposable)?.Dispose();
+            if (ex is PdnnModelFileException) throw;
+            throw new PdnnModelFileException(path, ModelFileCheck.Chain, $"{at} does not load into a working chain: {ex.Message}", at, ex);
+        }
+    }
+
+    static readonly JsonSerializerOptions ManifestJson = new() { MaxDepth = 16, UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
+
+    /// <summary>The manifest, checked: format and version, entry names each used once, no entry the manifest does not name.</summary>
+    static Manifest ReadManifest(BoundedZip zip, string path, PdnnLoadOptions options)
+    {
+        const string name = "manifest.json";
+        PdnnModelFileException Fail(ModelFileCheck check, string problem, string? entry = name) => new(path, check, problem, entry);
+        if (!zip.Entries.TryGetValue(name, out var entry))
+            throw Fail(ModelFileCheck.Manifest, "no manifest.json: not a Pdnn model file.", null);
+        if (entry.Length > options.MaxManifestBytes)
+            throw Fail(ModelFileCheck.Limit, $"{entry.Length:N0} bytes, over the {options.MaxManifestBytes:N0} allowed (PdnnLoadOptions.MaxManifestBytes).");
+        Manifest? manifest;
+        try { manifest = JsonSerializer.Deserialize<Manifest>(zip.Read(name), ManifestJson); }
+        catch (JsonException e) { throw Fail(ModelFileCheck.Manifest, $"not a Pdnn manifest ({e.Message})"); }
+        if (manifest == null || manifest.Format == null || manifest.InputSchemaEntry == null || manifest.Stages == null || manifest.Stages.Any(s => s == null))
+            throw Fail(ModelFileCheck.Manifest, "not a Pdnn manifest (Format, Version, InputSchemaEntry and Stages are required).");
+        if (manifest.Format != Format || manifest.Version != Version)
+            throw Fail(ModelFileCheck.FormatVersion, $"format '{BoundedZip.Printable(manifest.Format)}' version {manifest.Version}; this library reads {Format} version {Version}.");
+        if (manifest.Stages.Count > options.MaxStages)
+            throw Fail(ModelFileCheck.Limit, $"{manifest.Stages.Count} stages, over the {options.MaxStages} allowed (PdnnLoadOptions.MaxStages).");
+
+        var named = new List<string> { manifest.InputSchemaEntry };
+        for (int i = 0; i < manifest.Stages.Count; i++)
+        {
+            var s = manifest.Stages[i];
+            bool ok = s.Type == "mlnet" ? s.MlNetEntry != null && s.Stage == null : s.Type == "pdnn" && s.Stage != null && s.MlNetEntry == null;
+            if (!ok) throw Fail(ModelFileCheck.Manifest, $"stage {i}: expected type 'mlnet' with an MlNetEntry, or 'pdnn' with a Stage description.");
+            if (s.MlNetEntry != null) named.Add(s.MlNetEntry);
+            if (s.Stage?.Model != null) named.Add(s.Stage.Model);
+        }
+        foreach (var n in named)
+        {
+            if (n == name || named.Count(x => x == n) > 1)
+                throw Fail(ModelFileCheck.Manifest, $"entry '{BoundedZip.Printable(n)}' is named for more than one part.");
+            if (!zip.Entries.ContainsKey(n))
+                throw Fail(ModelFileCheck.MissingEntry, $"the manifest names entry '{BoundedZip.Printable(n)}', which the file lacks.", BoundedZip.Printable(n));
+        }
+        var extra = zip.Entries.Keys.Where(k => k != name && !named.Contains(k)).ToList();
+        if (extra.Count > 0)
+            throw Fail(ModelFileCheck.ExtraEntry, $"entries the manifest does not name: {string.Join(", ", extra.Select(x => $"'{x}'"))}; a Pdnn model file holds nothing else.", extra[0]);
+        return manifest;
     }
 
     static IEnumerable<ITransformer> Flatten(ITransformer t) =>
@@ -125,21 +242,19 @@ public static class PdnnModelFile
         write(s);
     }
 
-    static MemoryStream ReadEntry(ZipArchive zip, string path, string name)
-    {
-        var entry = zip.GetEntry(name) ?? throw new InvalidDataException($"'{path}' lacks its entry '{name}'.");
-        var memory = new MemoryStream();
-        using (var s = entry.Open()) s.CopyTo(memory);
-        memory.Position = 0;
-        return memory;
-    }
+    /// <summary>
+    /// Writes an ONNX model into the cache ($PDNN_CACHE_DIR/onnx, else ~/.cache/pdnn/onnx) as &lt;sha256&gt;.onnx, once;
+    /// returns its path. Loaded models are unpacked there (only after every check passed), and trainers that are not given
+    /// a folder write there. The name is the bytes' own hash, never a name from a model file.
+    /// </summary>
+    public static string CacheOnnx(byte[] bytes) => CacheOnnx(bytes, Sha256(bytes));
 
-    static string Unpack(byte[] bytes, string sha)
+    static string CacheOnnx(byte[] bytes, string sha)
     {
         var dir = Path.Combine(CacheDirectory(), "onnx");
         Directory.CreateDirectory(dir);
         var file = Path.Combine(dir, sha + ".onnx");
-        if (!File.Exists(file) || Sha256(File.ReadAllBytes(file)) != sha)
+        if (!File.Exists(file) || !SameHash(file, sha))
         {
             var temp = file + "." + Environment.ProcessId + ".tmp";
             File.WriteAllBytes(temp, bytes);
@@ -152,6 +267,12 @@ public static class PdnnModelFile
     {
         var env = Environment.GetEnvironmentVariable("PDNN_CACHE_DIR");
         return !string.IsNullOrEmpty(env) ? env : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "pdnn");
+    }
+
+    static bool SameHash(string file, string sha)
+    {
+        using var s = File.OpenRead(file);
+        return Convert.ToHexString(SHA256.HashData(s)).ToLowerInvariant() == sha;
     }
 
     static string Sha256(byte[] bytes) => Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();

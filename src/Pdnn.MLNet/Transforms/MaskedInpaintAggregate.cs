@@ -8,7 +8,8 @@ namespace Pdnn.MLNet.Transforms;
 /// 4th input channel when F takes one), and only the filled pixels are kept: output = Σ_k M_k ⊙ F(x⊙(1−M_k)). Every pixel
 /// of the output is thus a prediction made without seeing that pixel. All K x batch inputs go to the model in one call.
 /// Masks are drawn once per transformer (seeded), or, with <c>redrawPerImage</c>, afresh for every image of every call
-/// (from the seed, the call and the row, so batching does not change them).
+/// (from the seed, the call and the row, so batching does not change them; or, with <see cref="RandomnessKey.PerImage"/>, from
+/// the seed and the image's content).
 /// </summary>
 public sealed class MaskedInpaintAggregateTransformer : ImageToImageTransformer, IDisposable
 {
@@ -16,23 +17,28 @@ public sealed class MaskedInpaintAggregateTransformer : ImageToImageTransformer,
     readonly MaskSet fixedMasks;
 
     internal MaskedInpaintAggregateTransformer(string input, string output, ImageShape shape, string modelPath, int maskCount, int gridCell,
-                                               int seed, bool redrawPerImage, int batchSize, ExecutionDevice device)
+                                               int seed, bool redrawPerImage, int batchSize, ExecutionDevice device,
+                                               RandomnessKey randomness = RandomnessKey.PerCall)
         : base(input, output, shape, batchSize)
     {
         fixedMasks = MaskSet.Draw(maskCount, gridCell, shape.Height, shape.Width, new Random(seed)); // validates the parameters
+        if ((long)batchSize * maskCount * (shape.Channels + 1) * shape.Height * shape.Width > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size {batchSize} x {maskCount} masks of {shape} images is more than one array holds.");
         session = OnnxModelSession.Open(modelPath, shape, device, shape.Channels + 1, shape.Channels);
-        MaskCount = maskCount; GridCell = gridCell; RedrawPerImage = redrawPerImage; Seed = seed;
+        MaskCount = maskCount; GridCell = gridCell; RedrawPerImage = redrawPerImage; Seed = seed; Randomness = randomness;
     }
 
     public int MaskCount { get; }
     public int GridCell { get; }
     public bool RedrawPerImage { get; }
+    /// <summary>What redrawn masks are a function of (fixed masks do not depend on it).</summary>
+    public RandomnessKey Randomness { get; }
     public string Device => session.Device;
 
     public override Persistence.StageDescription Describe() => Description("MaskedInpaintAggregate", OutputColumn) with
     {
         Model = session.Source,
-        Parameters = new() { ["maskCount"] = MaskCount, ["gridCell"] = GridCell, ["seed"] = Seed, ["redrawPerImage"] = RedrawPerImage ? 1 : 0 },
+        Parameters = new() { ["maskCount"] = MaskCount, ["gridCell"] = GridCell, ["seed"] = Seed, ["redrawPerImage"] = RedrawPerImage ? 1 : 0, ["randomness"] = (double)Randomness },
     };
 
     public int Seed { get; }
@@ -45,7 +51,7 @@ public sealed class MaskedInpaintAggregateTransformer : ImageToImageTransformer,
         int k = MaskCount, c = Shape.Channels, plane = Shape.Height * Shape.Width, inC = session.InputChannels;
         var masks = new MaskSet[count];
         for (int i = 0; i < count; i++)
-            masks[i] = RedrawPerImage ? MaskSet.Draw(MaskCount, GridCell, Shape.Height, Shape.Width, (first with { Row = first.Row + i }).Random(Seed, Seeds.MaskStream, 0)) : fixedMasks;
+            masks[i] = RedrawPerImage ? MaskSet.Draw(MaskCount, GridCell, Shape.Height, Shape.Width, (first with { Row = first.Row + i }).For(images.AsSpan(i * Shape.Size, Shape.Size), Randomness).Random(Seed, Seeds.MaskStream, 0)) : fixedMasks;
 
         var inputShape = new ImageShape(inC, Shape.Height, Shape.Width);
         var inputs = new float[count * k * inputShape.Size];
@@ -61,6 +67,8 @@ public sealed class MaskedInpaintAggregateTransformer : ImageToImageTransformer,
                 }
             }
         var filled = session.Run(inputs, count * k, inputShape);
+        if (filled.Length != count * k * Shape.Size)
+            throw new InvalidDataException($"ONNX model '{session.Source}' gave {filled.Length / (count * k)} values per image, expected {Shape.Size} ({Shape}).");
 
         var output = (float[])outputs[0];
         for (int i = 0; i < count; i++)

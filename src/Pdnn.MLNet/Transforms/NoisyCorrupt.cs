@@ -22,6 +22,9 @@ public sealed record NoiseOptions
 
     public void Validate()
     {
+        foreach (var (name, value) in new[] { (nameof(GaussianMean), GaussianMean), (nameof(GaussianVariance), GaussianVariance), (nameof(SaltProbability), SaltProbability),
+                                              (nameof(PepperProbability), PepperProbability), (nameof(ResizeFactor), ResizeFactor) })
+            if (!double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, $"{name} must be a finite number, got {value}.");
         if (GaussianVariance < 0) throw new ArgumentOutOfRangeException(nameof(GaussianVariance), $"variance must be >= 0, got {GaussianVariance}.");
         if (SaltProbability < 0 || PepperProbability < 0 || SaltProbability + PepperProbability > 1)
             throw new ArgumentOutOfRangeException(nameof(SaltProbability), $"salt {SaltProbability} and pepper {PepperProbability} must be >= 0 and sum to at most 1.");
@@ -33,20 +36,24 @@ public sealed record NoiseOptions
 /// δ: draws fresh noise at every call (each Transform, each PredictionEngine prediction), in training and inference alike.
 /// The noise of a row is a function of (seed, call, row position): batching does not change it, every cursor over one
 /// transformed view sees the same noisy image, and a new (or reloaded) transformer with the same seed repeats the calls.
+/// With <see cref="RandomnessKey.PerImage"/> it is a function of (seed, image content) instead: repeatable answers when serving.
 /// </summary>
 public sealed class NoisyCorruptTransformer : ImageToImageTransformer
 {
 
-    internal NoisyCorruptTransformer(string inputColumn, string outputColumn, ImageShape shape, NoiseOptions noise, int seed, int batchSize)
+    internal NoisyCorruptTransformer(string inputColumn, string outputColumn, ImageShape shape, NoiseOptions noise, int seed, int batchSize,
+                                     RandomnessKey randomness = RandomnessKey.PerCall)
         : base(inputColumn, outputColumn, shape, batchSize)
     {
         noise.Validate();
         Noise = noise;
         Seed = seed;
+        Randomness = randomness;
     }
 
     public NoiseOptions Noise { get; }
     public int Seed { get; }
+    public RandomnessKey Randomness { get; }
 
     public override Persistence.StageDescription Describe() => Description("NoisyCorrupt", OutputColumn) with
     {
@@ -54,12 +61,13 @@ public sealed class NoisyCorruptTransformer : ImageToImageTransformer
         {
             ["gaussianMean"] = Noise.GaussianMean, ["gaussianVariance"] = Noise.GaussianVariance, ["salt"] = Noise.SaltProbability,
             ["pepper"] = Noise.PepperProbability, ["resizeFactor"] = Noise.ResizeFactor, ["seed"] = Seed,
+            ["randomness"] = (double)Randomness,
         },
     };
 
     protected override void Apply(ReadOnlySpan<float> image, Span<float> output, RowKey row)
     {
-        var random = row.Random(Seed, Seeds.NoiseStream, 0);
+        var random = row.For(image, Randomness).Random(Seed, Seeds.NoiseStream, 0);
         int plane = Shape.Height * Shape.Width;
         if (Noise.ResizeFactor < 1)
         {

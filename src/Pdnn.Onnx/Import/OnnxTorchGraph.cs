@@ -8,17 +8,12 @@ namespace Pdnn.Onnx.Import;
 /// An ONNX model run as TorchSharp operations, so that it is differentiable: the white-box twin of a deployed ONNX stage,
 /// built from the very bytes ONNX Runtime runs (one description, two executions). It covers the operators
 /// <see cref="OnnxGraphBuilder"/> writes (Conv, ConvTranspose, BatchNormalization, Gemm, activations, pooling, Flatten,
-/// DepthToSpace, Resize, Add/Sub/Div, Concat, Identity) with eval-mode semantics; any other operator is refused by name
-/// at load time, not half-way through an attack.
+/// DepthToSpace, Resize, Add/Sub/Div, Concat, Identity) with eval-mode semantics; any other operator, and any attribute
+/// whose meaning the twin would not reproduce, is refused by name at load time (<see cref="OnnxGraphCheck"/>), not half-way
+/// through an attack.
 /// </summary>
 public sealed class OnnxTorchGraph : IDisposable
 {
-    static readonly HashSet<string> Supported =
-    [
-        "Conv", "ConvTranspose", "BatchNormalization", "Gemm", "Relu", "LeakyRelu", "PRelu", "Sigmoid", "Tanh", "MaxPool",
-        "AveragePool", "GlobalAveragePool", "Flatten", "DepthToSpace", "Resize", "Add", "Sub", "Div", "Concat", "Identity",
-    ];
-
     readonly GraphProto graph;
     readonly Dictionary<string, Tensor> constants = [];
     readonly Dictionary<string, long[]> integers = [];
@@ -27,36 +22,54 @@ public sealed class OnnxTorchGraph : IDisposable
 
     public OnnxTorchGraph(byte[] onnx, Device device, string source = "ONNX model")
     {
-        var model = ModelProto.Parser.ParseFrom(onnx);
-        graph = model.Graph;
-        var unknown = graph.Node.Select(n => n.OpType).Where(op => !Supported.Contains(op)).Distinct().ToList();
-        if (unknown.Count > 0)
-            throw new NotSupportedException($"{source}: operator(s) {string.Join(", ", unknown)} have no TorchSharp twin; supported: {string.Join(", ", Supported)}.");
-        if (graph.Input.Count(i => graph.Initializer.All(t => t.Name != i.Name)) != 1 || graph.Output.Count != 1)
-            throw new NotSupportedException($"{source}: expected one image input and one output.");
+        Source = source;
+        ModelProto model;
+        try { model = ModelProto.Parser.ParseFrom(onnx); }
+        catch (Google.Protobuf.InvalidProtocolBufferException e) { throw new InvalidDataException($"{source}: not an ONNX model ({e.Message}).", e); }
+        graph = model.Graph ?? throw new InvalidDataException($"{source}: an ONNX model without a graph.");
+        OnnxGraphCheck.Check(model, source);
         foreach (var t in graph.Initializer)
         {
-            if (t.DataType == (int)TensorProto.Types.DataType.Int64) { integers[t.Name] = [.. t.Int64Data]; continue; }
+            var dims = t.Dims.ToArray();
+            long count = OnnxGraphCheck.Count(dims, t.Name, source);
+            if (t.DataType == (int)TensorProto.Types.DataType.Int64)
+            {
+                integers[t.Name] = t.RawData.Length > 0 ? FromRaw<long>(t.RawData.Span, count, t.Name) : [.. t.Int64Data];
+                if (integers[t.Name].Length != count) throw Mismatch(t.Name, integers[t.Name].Length, dims);
+                continue;
+            }
             if (t.DataType != (int)TensorProto.Types.DataType.Float)
                 throw new NotSupportedException($"{source}: initializer '{t.Name}' has data type {t.DataType}; only float and int64 are supported.");
-            var values = t.RawData.Length > 0 ? FromRaw(t.RawData.ToByteArray()) : [.. t.FloatData];
-            constants[t.Name] = tensor(values, [.. t.Dims]).to(device).DetachFromDisposeScope();
+            var values = t.RawData.Length > 0 ? FromRaw<float>(t.RawData.Span, count, t.Name) : [.. t.FloatData];
+            if (values.Length != count) throw Mismatch(t.Name, values.Length, dims);
+            // NaN and ∞ weights make a twin that disagrees with ONNX Runtime (whose Relu and Max may drop a NaN): refused.
+            if (Array.FindIndex(values, v => !float.IsFinite(v)) is var bad and >= 0)
+                throw new InvalidDataException($"{source}: initializer '{t.Name}' holds {values[bad]} at {bad}; weights must be finite.");
+            constants[t.Name] = tensor(values, dims).to(device).DetachFromDisposeScope();
             if (values.Length <= 4) scales[t.Name] = values.Select(v => (double)v).ToArray();
         }
         InputName = graph.Input.First(i => !constants.ContainsKey(i.Name) && !integers.ContainsKey(i.Name)).Name;
         OutputName = graph.Output[0].Name;
     }
 
+    InvalidDataException Mismatch(string name, long values, long[] dims) =>
+        new($"{Source}: initializer '{name}' holds {values} values, its dims [{string.Join(", ", dims)}] need {dims.Aggregate(1L, (a, d) => a * d)}.");
+
+    /// <summary>Where the model came from (a file name), for error messages.</summary>
+    public string Source { get; }
+
     public static OnnxTorchGraph Load(string path, Device device) => new(File.ReadAllBytes(path), device, path);
 
     public string InputName { get; }
     public string OutputName { get; }
 
-    static float[] FromRaw(byte[] raw)
+    /// <summary>Little-endian raw data as values; its length must be exactly <paramref name="count"/> values.</summary>
+    T[] FromRaw<T>(ReadOnlySpan<byte> raw, long count, string name) where T : unmanaged
     {
-        var values = new float[raw.Length / 4];
-        Buffer.BlockCopy(raw, 0, values, 0, raw.Length);
-        return values;
+        int size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        if (raw.Length != count * size)
+            throw new InvalidDataException($"{Source}: initializer '{name}' has {raw.Length} bytes of raw data, its dims need {count} values of {size} bytes.");
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(raw).ToArray();
     }
 
     /// <summary>Runs the graph on <paramref name="x"/> (N x ...), differentiably.</summary>
@@ -64,7 +77,7 @@ public sealed class OnnxTorchGraph : IDisposable
     {
         var values = new Dictionary<string, Tensor>(constants) { [InputName] = x };
         foreach (var node in graph.Node)
-            values[node.Output[0]] = Run(node, values);
+            values[node.Output[0]] = RunNamed(node, values);
         return values[OutputName];
     }
 
@@ -81,7 +94,7 @@ public sealed class OnnxTorchGraph : IDisposable
         long macs = 0;
         foreach (var node in graph.Node)
         {
-            var output = values[node.Output[0]] = Run(node, values);
+            var output = values[node.Output[0]] = RunNamed(node, values);
             if (node.OpType is "Conv" or "Gemm")
             {
                 var w = values[node.Input[1]];
@@ -95,6 +108,16 @@ public sealed class OnnxTorchGraph : IDisposable
             }
         }
         return macs;
+    }
+
+    /// <summary>Runs one node; TorchSharp's errors (shapes that do not fit) come out naming the model and the node.</summary>
+    Tensor RunNamed(NodeProto node, Dictionary<string, Tensor> values)
+    {
+        try { return Run(node, values); }
+        catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or ArgumentException or IndexOutOfRangeException)
+        {
+            throw new InvalidDataException($"{Source}: node '{node.Name}' ({node.OpType}) cannot run on its inputs: {e.Message.Split('\n')[0]}", e);
+        }
     }
 
     Tensor Run(NodeProto node, Dictionary<string, Tensor> values)

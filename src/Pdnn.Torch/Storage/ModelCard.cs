@@ -32,6 +32,8 @@ public sealed record ModelCard
     /// <summary>The recreation the classifier was trained and tested on (the paper's subscript T), if any.</summary>
     public string? Recreation { get; init; }
     public string? InitialWeights { get; init; }
+    /// <summary>How the classifier was adversarially trained, if it was.</summary>
+    public AdversarialTrainingCard? AdversarialTraining { get; init; }
     public string? Command { get; init; }
     public string? Hardware { get; init; }
     public double WallSeconds { get; init; }
@@ -39,4 +41,30 @@ public sealed record ModelCard
     public DateTime CreatedUtc { get; init; } = DateTime.UtcNow;
     public required string WeightsFile { get; init; }
     public required string WeightsSha256 { get; init; }
+}
+
+/// <summary>The adversarial-training part of a card: the recipe, the held-out checks, collapse and the kept epoch.</summary>
+public sealed record AdversarialTrainingCard
+{
+    /// <summary>fgsm, fgsm-rs, pgd or trades.</summary>
+    public required string Kind { get; init; }
+    public required string Recipe { get; init; }        // human summary, e.g. "PGD-7 ε=8/255 α=2.86/255"
+    public double Epsilon { get; init; }
+    public int Steps { get; init; }
+    public double StepSize { get; init; }
+    public double CleanWeight { get; init; }
+    public double? TradesBeta { get; init; }
+    /// <summary>phi-dnn (the whole φDNN, fresh randomness at each step) or classifier (C alone), when trained on recreations.</summary>
+    public string? CraftThrough { get; init; }
+    public int HeldOutImages { get; init; }
+    /// <summary>last or best-robust.</summary>
+    public required string Keep { get; init; }
+    public int KeptEpoch { get; init; }
+    /// <summary>Held-out clean / FGSM / PGD-10 accuracy of the kept epoch.</summary>
+    public double? HeldOutClean { get; init; }
+    public double? HeldOutFgsm { get; init; }
+    public double? HeldOutPgd10 { get; init; }
+    /// <summary>Every collapse the detector named, in order; empty for a healthy run.</summary>
+    public string[] Collapses { get; init; } = [];
+    public bool StoppedOnCollapse { get; init; }
 }

@@ -18,6 +18,11 @@ public sealed record TrainingState
     public int EpochSeen { get; init; }
     public double ElapsedSeconds { get; init; } // wall time over all invocations
     public List<EpochSummary> History { get; init; } = [];
+    // Adversarial runs: the epoch with the highest held-out PGD-10 accuracy so far (its weights: best-robust.weights.bin).
+    public int? BestRobustEpoch { get; init; }
+    public double BestRobustPgd { get; init; } = -1;
+    /// <summary>The run stopped for good because the collapse detector fired (--on-collapse stop).</summary>
+    public string? StoppedOnCollapse { get; init; }
 }
 
 /// <summary>
@@ -47,13 +52,15 @@ public static class Checkpoint
         if (Directory.Exists(old)) Directory.Delete(old, true);
     }
 
-    public static TrainingState Load(string dir, torch.nn.Module model, OptimizerHelper optimizer)
+    /// <summary>The run's state and the model's weights (load them before moving the model to a GPU, then make the optimiser).</summary>
+    public static TrainingState LoadWeights(string dir, torch.nn.Module model)
     {
         var state = ReadState(dir);
         model.load(Path.Combine(dir, "weights.bin"));
-        optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));
         return state;
     }
+
+    public static void LoadOptimizer(string dir, OptimizerHelper optimizer) => optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));
 
     public static TrainingState ReadState(string dir)
     {

@@ -2,19 +2,29 @@ using System.Diagnostics;
 using Pdnn.Data;
 using Pdnn.Torch.Evaluation;
 using Pdnn.Torch.Models;
+using Pdnn.Torch.Training.Adversarial;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Pdnn.Torch.Training;
 
-public sealed record TrainResult(CifarResNet Model, bool Completed, TrainingState State, string StopReason);
+/// <param name="Completed">All epochs trained, or stopped for good by the collapse detector (see State.StoppedOnCollapse);
+/// false when a budget stopped the run and a checkpoint waits for --resume.</param>
+public sealed record TrainResult(CifarResNet Model, bool Completed, TrainingState State, string StopReason)
+{
+    /// <summary>The epoch whose weights the model holds (best-robust keeps an earlier one).</summary>
+    public int KeptEpoch { get; init; }
+}
 
 /// <summary>
 /// Trains a CIFAR-style ResNet with SGD + momentum, a cosine or step schedule, optional label smoothing and the standard
 /// augmentation. Reproducible from the seed: the initial weights come from torch.manual_seed(seed), the epoch order and
 /// each step's augmentation from System.Random seeded by (seed, epoch, step). It checkpoints at every epoch end and when it
 /// stops early (time budget, step budget), and continues from a checkpoint to the same result as an uninterrupted run.
+/// With <see cref="TrainOptions.Adversarial"/> it trains on adversarial examples crafted at every step — through the
+/// recreation too when one is given (the whole φDNN) — and checks clean, FGSM and PGD-10 accuracy on held-out images
+/// after every epoch, naming catastrophic overfitting when it happens.
 /// </summary>
 public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrainingObserver observer)
 {
@@ -31,32 +41,52 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         if (train.Count < options.BatchSize)
             throw new ArgumentException($"the training set has {train.Count} images, fewer than one batch of {options.BatchSize}.");
         var dataIdentity = $"{train.Source}|{train.Count}|{string.Join(",", train.ClassNames)}";
+        var adversary = options.Adversarial.Enabled ? new TrainingAdversary(options.Adversarial) : null;
+        ImageDataset? heldOut = null;
+        if (options.HeldOut > 0) (train, heldOut) = SplitHeldOut(train, options.HeldOut, options.Seed);
+        if (train.Count < options.BatchSize)
+            throw new ArgumentException($"after holding out {options.HeldOut} images the training set has {train.Count}, fewer than one batch of {options.BatchSize}.");
 
         torch.manual_seed(options.Seed);
         var (mean, std) = train.ChannelStatistics();
         var spec = ResNetSpec.FromName(options.Architecture) with { Mean = mean, Std = std };
         var model = new CifarResNet(spec, train.ClassNames.Count);
         if (initial != null) model.load_state_dict(initial.state_dict());
-        model.to(device);
-        var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum,
-                                  weight_decay: options.WeightDecay);
 
         var state = new TrainingState { OptionsIdentity = options.Identity(), DataIdentity = dataIdentity };
-        if (checkpointDir != null && Checkpoint.Exists(checkpointDir))
+        bool resuming = checkpointDir != null && Checkpoint.Exists(checkpointDir);
+        if (resuming)
         {
             if (!resume)
                 throw new InvalidOperationException($"{checkpointDir} holds a checkpoint of an earlier run; pass --resume to continue it, or choose another output folder.");
-            var saved = Checkpoint.ReadState(checkpointDir);
+            var saved = Checkpoint.ReadState(checkpointDir!);
             if (saved.OptionsIdentity != state.OptionsIdentity)
                 throw new InvalidOperationException($"{checkpointDir}: the checkpoint was made with options '{saved.OptionsIdentity}', this run has '{state.OptionsIdentity}'; resume with the same options.");
             if (saved.DataIdentity != dataIdentity)
                 throw new InvalidOperationException($"{checkpointDir}: the checkpoint was trained on '{saved.DataIdentity}', this run on '{dataIdentity}'.");
-            state = Checkpoint.Load(checkpointDir, model, optimizer);
+            // Weights first, while the model is on the CPU, and the optimiser made afterwards over the moved parameters:
+            // on CUDA, loading into an already moved model replaced its parameter tensors, and the optimiser's state
+            // (keyed by the old tensors) no longer matched them.
+            state = Checkpoint.LoadWeights(checkpointDir!, model);
+        }
+        model.to(device);
+        var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum,
+                                  weight_decay: options.WeightDecay);
+        if (resuming)
+        {
+            Checkpoint.LoadOptimizer(checkpointDir!, optimizer);
             observer.Message($"resuming from {checkpointDir}: epoch {state.Epoch + 1}, step {state.StepInEpoch}, {state.ElapsedSeconds / 60:F1} min trained so far");
         }
 
         using var trainImages = new DeviceImages(train, device);
         using var testImages = test != null ? new DeviceImages(test, device) : null;
+        using var heldOutImages = heldOut != null ? new DeviceImages(heldOut, device) : null;
+        var monitor = heldOutImages != null ? new RobustnessMonitor(heldOutImages, options.Adversarial.Epsilon) : null;
+        // The deployed system: what the monitor attacks, and what the adversary attacks unless told to use C alone.
+        Func<Tensor, Tensor> system = recreate == null ? model.forward : x => model.forward(recreate(x));
+        Func<Tensor, Tensor> craftTarget = options.Adversarial.CraftThrough == CraftThrough.Classifier ? model.forward : system;
+        var best = state.BestRobustEpoch != null && checkpointDir != null && File.Exists(BestRobustFile(checkpointDir))
+            ? LoadWeights(spec, train.ClassNames.Count, BestRobustFile(checkpointDir)) : null;
         int stepsPerEpoch = train.Count / options.BatchSize; // the last partial batch is dropped, as in most CIFAR recipes
         long totalSteps = (long)stepsPerEpoch * options.Epochs;
         var clock = Stopwatch.StartNew();
@@ -83,13 +113,11 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                     foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                     var (x, y) = trainImages.Batch(order.AsSpan(step * options.BatchSize, options.BatchSize));
                     if (options.Augment) x = Augmentation.CropAndFlip(x, new Random(Seeds.Derive(options.Seed, Seeds.AugmentStream, epoch, step)));
-                    if (recreate != null)
-                        using (no_grad())
-                        {
-                            manual_seed(Seeds.Derive(options.Seed, Seeds.NoiseStream, epoch, step)); // the recreation's noise, reproducibly
-                            x = recreate(x).detach();
-                        }
-                    var (loss, logits) = Step(model, optimizer, x, y, options.LabelSmoothing);
+                    // The recreation's noise and the adversary's random start, reproducibly.
+                    if (recreate != null || adversary != null) manual_seed(Seeds.Derive(options.Seed, Seeds.NoiseStream, epoch, step));
+                    var (loss, logits) = adversary == null
+                        ? Step(model, optimizer, Recreated(x, recreate), y, options.LabelSmoothing)
+                        : AdversarialStep(model, optimizer, adversary, craftTarget, recreate, x, y, options.LabelSmoothing);
                     lossSum.add_(loss.detach().to(ScalarType.Float64) * y.shape[0]);
                     correctSum.add_(logits.argmax(1).eq(y).sum());
                     seen += (int)y.shape[0];
@@ -112,15 +140,35 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
 
             if (state.StepInEpoch == stepsPerEpoch)
             {
+                double imagesPerSecond = (seen - seenBefore) / epochClock.Elapsed.TotalSeconds, seconds = epochClock.Elapsed.TotalSeconds;
                 double? testAccuracy = testImages != null ? Evaluate(model, testImages, recreate) : null;
+                var check = monitor?.Measure(model, system, Seeds.Derive(options.Seed, Seeds.MonitorStream, epoch));
+                string? collapse = null;
+                if (check != null)
+                {
+                    collapse = CollapseDetector.Check([.. state.History.Where(h => h.HeldOut != null).Select(h => (h.Epoch, h.HeldOut!)), (epoch + 1, check)]);
+                    if (collapse != null) observer.Message(collapse + (options.OnCollapse == CollapseAction.Stop ? "; stopping (--on-collapse stop)" : ""));
+                    if (check.Pgd10 > state.BestRobustPgd)
+                    {
+                        best?.Dispose();
+                        best = CopyOf(model, spec, train.ClassNames.Count);
+                        if (checkpointDir != null) SaveWeights(best, BestRobustFile(checkpointDir));
+                        state = state with { BestRobustEpoch = epoch + 1, BestRobustPgd = check.Pgd10 };
+                    }
+                }
                 var summary = new EpochSummary(epoch + 1, lossSum.item<double>() / seen, (double)correctSum.item<long>() / seen,
-                    testAccuracy, (seen - seenBefore) / epochClock.Elapsed.TotalSeconds, epochClock.Elapsed.TotalSeconds);
+                    testAccuracy, imagesPerSecond, seconds, check, collapse);
                 observer.EpochEnded(summary);
                 state = state with
                 {
                     Epoch = epoch + 1, StepInEpoch = 0, EpochLossSum = 0, EpochCorrect = 0, EpochSeen = 0,
                     History = [.. state.History, summary],
                 };
+                if (collapse != null && options.OnCollapse == CollapseAction.Stop)
+                {
+                    state = state with { StoppedOnCollapse = collapse };
+                    stopReason = collapse;
+                }
             }
             if (checkpointDir != null)
                 Checkpoint.Save(checkpointDir, model, optimizer, state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds });
@@ -134,9 +182,81 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         }
 
         state = state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds };
-        bool completed = state.Epoch >= options.Epochs;
+        bool completed = state.Epoch >= options.Epochs || state.StoppedOnCollapse != null;
+        int kept = state.Epoch;
+        if (completed && options.Keep == KeepWeights.BestRobust && best != null && state.BestRobustEpoch is { } bestEpoch)
+        {
+            model.load_state_dict(best.state_dict());
+            kept = bestEpoch;
+            observer.Message($"keeping the weights of epoch {bestEpoch}, the best held-out PGD-10 accuracy ({state.BestRobustPgd:P1})");
+        }
+        best?.Dispose();
         model.eval();
-        return new TrainResult(model, completed, state, completed ? "completed" : stopReason!);
+        return new TrainResult(model, completed, state, state.StoppedOnCollapse ?? (completed ? "completed" : stopReason!)) { KeptEpoch = kept };
+    }
+
+    /// <summary>
+    /// One adversarial step: craft against <paramref name="target"/> (the φDNN or C alone; the model stays in train mode,
+    /// as in Madry et al. and Wong et al.), recreate the result when training on recreations, and take one SGD step on
+    /// the adversary's loss. The recreation is frozen: it runs without gradients here.
+    /// </summary>
+    public static (Tensor Loss, Tensor Logits) AdversarialStep(CifarResNet model, optim.Optimizer optimizer, TrainingAdversary adversary,
+        Func<Tensor, Tensor> target, Func<Tensor, Tensor>? recreate, Tensor x, Tensor y, double labelSmoothing)
+    {
+        Tensor? reference = null;
+        if (adversary.Options.Kind == AdversaryKind.Trades)
+            using (no_grad()) reference = target(x);
+        var adversarial = adversary.Craft(target, x, y, reference);
+        var input = Recreated(adversarial, recreate);
+        var cleanInput = adversary.NeedsCleanLogits ? Recreated(x, recreate) : null;
+        optimizer.zero_grad();
+        var logits = model.forward(input);
+        var loss = adversary.Loss(logits, cleanInput is null ? null : model.forward(cleanInput), y, labelSmoothing);
+        loss.backward();
+        optimizer.step();
+        return (loss, logits);
+    }
+
+    /// <summary>x itself, or its recreation computed without gradients (the recreation is not trained here).</summary>
+    static Tensor Recreated(Tensor x, Func<Tensor, Tensor>? recreate)
+    {
+        if (recreate == null) return x;
+        using var noGrad = no_grad();
+        return recreate(x).detach();
+    }
+
+    /// <summary>A seeded uniform sample of <paramref name="count"/> training images held out of training.</summary>
+    static (ImageDataset Train, ImageDataset HeldOut) SplitHeldOut(ImageDataset train, int count, int seed)
+    {
+        if (count >= train.Count) throw new ArgumentException($"--held-out {count} leaves no training images (the training set has {train.Count}).");
+        var order = Enumerable.Range(0, train.Count).ToArray();
+        new Random(Seeds.Derive(seed, Seeds.HeldOutStream)).Shuffle(order);
+        var heldOut = order.Take(count).Order().ToArray();
+        var rest = order.Skip(count).Order().ToArray();
+        return (train.Subset(rest, train.Source), train.Subset(heldOut, $"{train.Source} (held out: {count})"));
+    }
+
+    static string BestRobustFile(string checkpointDir) => Path.Combine(checkpointDir + ".best-robust", "weights.bin");
+
+    static CifarResNet CopyOf(CifarResNet model, ResNetSpec spec, int classes)
+    {
+        var copy = new CifarResNet(spec, classes);
+        copy.load_state_dict(model.state_dict());
+        return copy;
+    }
+
+    static void SaveWeights(CifarResNet model, string file)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        model.save(file + ".writing");
+        File.Move(file + ".writing", file, overwrite: true);
+    }
+
+    static CifarResNet LoadWeights(ResNetSpec spec, int classes, string file)
+    {
+        var model = new CifarResNet(spec, classes);
+        model.load(file);
+        return model;
     }
 
     /// <summary>Test accuracy, on recreated test images when training on recreations (noise seeded, so epochs compare).</summary>

@@ -1,3 +1,5 @@
+using Pdnn.Torch.Training.Adversarial;
+
 namespace Pdnn.Torch.Training;
 
 /// <summary>Everything that decides a classifier training run. Runs with equal options and data are reproducible.</summary>
@@ -19,6 +21,14 @@ public sealed record TrainOptions
     public string? Recreation { get; init; }
     /// <summary>Where the initial weights came from (fine-tuning), if not from the seed.</summary>
     public string? InitialWeights { get; init; }
+    /// <summary>Adversarial training: the adversary, ε, steps, mixing, and where examples are crafted.</summary>
+    public AdversarialOptions Adversarial { get; init; } = new();
+    /// <summary>Training images held out (seeded) for the per-epoch clean/FGSM/PGD-10 check; 0: none.</summary>
+    public int HeldOut { get; init; }
+
+    // What a run does at a collapse and which weights it ends with: they do not change the steps it takes.
+    public CollapseAction OnCollapse { get; init; } = CollapseAction.Continue;
+    public KeepWeights Keep { get; init; } = KeepWeights.Last;
 
     // Not part of what the run computes: where it stops and how it reports.
     /// <summary>Stop cleanly (with a checkpoint) once this much wall time has passed; resume later.</summary>
@@ -30,5 +40,6 @@ public sealed record TrainOptions
 
     /// <summary>The options that a resumed run must share with the run it continues.</summary>
     public string Identity() =>
-        $"{Architecture}|{Epochs}|{BatchSize}|{LearningRate}|{Momentum}|{WeightDecay}|{Schedule}|{LabelSmoothing}|{Augment}|{Seed}|{Recreation}|{InitialWeights}";
+        $"{Architecture}|{Epochs}|{BatchSize}|{LearningRate}|{Momentum}|{WeightDecay}|{Schedule}|{LabelSmoothing}|{Augment}|{Seed}|{Recreation}|{InitialWeights}" +
+        (Adversarial.Enabled || HeldOut > 0 ? $"|adv:{Adversarial.Identity()}|held-out:{HeldOut}" : "");
 }

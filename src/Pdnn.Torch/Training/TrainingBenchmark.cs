@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using Pdnn.Torch.Models;
+using Pdnn.Torch.Training.Adversarial;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pdnn.Torch.Training;
 
-public sealed record BenchmarkResult(string Architecture, int BatchSize, int Steps, double Seconds)
+public sealed record BenchmarkResult(string Architecture, int BatchSize, int Steps, double Seconds, string Recipe = "clean")
 {
     public double ImagesPerSecond => BatchSize * Steps / Seconds;
 }
@@ -13,11 +14,13 @@ public sealed record BenchmarkResult(string Architecture, int BatchSize, int Ste
 /// <summary>
 /// Training throughput: full SGD steps (augmentation, forward, backward, update) on synthetic 32x32 images, timed after
 /// warm-up steps and with the device synchronised at both ends. Pixel values do not change the arithmetic, so synthetic
-/// images measure the same work as real ones.
+/// images measure the same work as real ones. With an adversary, each step also crafts its examples (FGSM-RS: one extra
+/// forward/backward; PGD-k: k), as adversarial training does.
 /// </summary>
 public static class TrainingBenchmark
 {
-    public static BenchmarkResult Measure(string architecture, int batchSize, int steps, int warmup, Device device, int seed = 0)
+    public static BenchmarkResult Measure(string architecture, int batchSize, int steps, int warmup, Device device, int seed = 0,
+                                          AdversarialOptions? adversarial = null)
     {
         manual_seed(seed);
         var model = new CifarResNet(ResNetSpec.FromName(architecture), 10);
@@ -26,6 +29,7 @@ public static class TrainingBenchmark
         using var images = randint(0, 256, [batchSize, 3, 32, 32], dtype: ScalarType.Byte, device: device);
         using var labels = randint(0, 10, [batchSize], dtype: ScalarType.Int64, device: device);
         var random = new Random(seed);
+        var adversary = adversarial is { Enabled: true } ? new TrainingAdversary(adversarial) : null;
 
         void RunSteps(int count)
         {
@@ -33,7 +37,8 @@ public static class TrainingBenchmark
             {
                 using var scope = NewDisposeScope();
                 var x = Augmentation.CropAndFlip(images.to(ScalarType.Float32).div_(255f), random);
-                ClassifierTrainer.Step(model, optimizer, x, labels, 0);
+                if (adversary == null) ClassifierTrainer.Step(model, optimizer, x, labels, 0);
+                else ClassifierTrainer.AdversarialStep(model, optimizer, adversary, model.forward, null, x, labels, 0);
             }
             Synchronize(device);
         }
@@ -41,7 +46,7 @@ public static class TrainingBenchmark
         RunSteps(warmup);
         var clock = Stopwatch.StartNew();
         RunSteps(steps);
-        return new BenchmarkResult(architecture, batchSize, steps, clock.Elapsed.TotalSeconds);
+        return new BenchmarkResult(architecture, batchSize, steps, clock.Elapsed.TotalSeconds, adversary?.Options.Describe() ?? "clean");
     }
 
     static void Synchronize(Device device)

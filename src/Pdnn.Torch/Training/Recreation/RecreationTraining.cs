@@ -128,16 +128,24 @@ public static class RecreationTraining
     {
         if (data.Count < options.BatchSize)
             throw new ArgumentException($"{data.Count} images are fewer than one batch of {options.BatchSize}.");
-        var optimizer = optim.Adam(model.parameters(), options.LearningRate);
         var state = new TrainingState { OptionsIdentity = options.Identity(identity), DataIdentity = $"{data.Source}|{data.Count}" };
-        if (checkpointDir != null && Checkpoint.Exists(checkpointDir))
+        bool resuming = checkpointDir != null && Checkpoint.Exists(checkpointDir);
+        if (resuming)
         {
             if (!resume)
                 throw new InvalidOperationException($"{checkpointDir} holds a checkpoint of an earlier run; pass --resume to continue it, or choose another output folder.");
-            var saved = Checkpoint.ReadState(checkpointDir);
+            var saved = Checkpoint.ReadState(checkpointDir!);
             if (saved.OptionsIdentity != state.OptionsIdentity || saved.DataIdentity != state.DataIdentity)
                 throw new InvalidOperationException($"{checkpointDir}: the checkpoint was made with '{saved.OptionsIdentity}' on '{saved.DataIdentity}'; this run has '{state.OptionsIdentity}' on '{state.DataIdentity}'. Resume with the same options and data.");
-            state = Checkpoint.Load(checkpointDir, model, optimizer);
+            // As ClassifierTrainer: weights loaded on the CPU, the optimiser made over the parameters on the device.
+            model.to(CPU);
+            state = Checkpoint.LoadWeights(checkpointDir!, model);
+            model.to(device);
+        }
+        var optimizer = optim.Adam(model.parameters(), options.LearningRate);
+        if (resuming)
+        {
+            Checkpoint.LoadOptimizer(checkpointDir!, optimizer);
             observer.Message($"resuming {what} from {checkpointDir}: epoch {state.Epoch + 1}, step {state.StepInEpoch}");
         }
 

@@ -1,0 +1,25 @@
+# shellcheck shell=bash
+# The GPU training runs of issues 9 and 10, by name: `run_options NAME` prints the train-classifier options of run
+# NAME (one per line), the same for a first call and for every --resume of it (a resumed run must share them).
+# Sourced by adversarial-training.sh and resume-runs.sh.
+run_names=(resnet20-adv-fgsm resnet20-adv-fgsm-rs resnet20-adv-fgsm-rs15 resnet20-adv-pgd7 nsr-adv nsr-adv-craft-classifier fir-g1-adv resnet20-long)
+
+run_options() {
+  case "$1" in
+    # ResNet-20 alone: the paper's FGSM recipe (Goodfellow's 50/50 mixing; it is expected to collapse), FGSM-RS (Wong et
+    # al.), PGD-7 (Madry et al.), and FGSM-RS at Wong et al.'s 15 epochs (the GPU twin of the 45-minute CPU run).
+    resnet20-adv-fgsm)       printf '%s\n' --adversarial fgsm --clean-weight 0.5 --epochs 15 --lr 0.1 --schedule Cosine --keep last ;;
+    resnet20-adv-fgsm-rs)    printf '%s\n' --adversarial fgsm-rs --epochs 30 --lr 0.2 --schedule OneCycle --keep best-robust ;;
+    resnet20-adv-fgsm-rs15)  printf '%s\n' --adversarial fgsm-rs --epochs 15 --lr 0.2 --schedule OneCycle --keep best-robust ;;
+    resnet20-adv-pgd7)       printf '%s\n' --adversarial pgd --attack-steps 7 --epochs 20 --lr 0.1 --schedule Cosine --keep best-robust ;;
+    # φDNNs: the classifier learns on recreations of adversarial examples crafted through the whole φDNN (fresh noise
+    # per forward pass for NSR; FIR's 10 fixed masks at g = 1, the paper's Table 1 setting), and NSR with the paper's
+    # cheaper variant (crafted on the classifier alone) for comparison.
+    nsr-adv)                 printf '%s\n' --recreation models/sr-lite-cifar10 --adversarial fgsm-rs --epochs 15 --lr 0.2 --schedule OneCycle --keep best-robust --held-out 500 ;;
+    nsr-adv-craft-classifier) printf '%s\n' --recreation models/sr-lite-cifar10 --adversarial fgsm-rs --craft-through classifier --epochs 15 --lr 0.2 --schedule OneCycle --keep best-robust --held-out 500 ;;
+    fir-g1-adv)              printf '%s\n' --recreation models/inpainter-lite-g1-cifar10 --adversarial fgsm-rs --epochs 15 --lr 0.2 --schedule OneCycle --keep best-robust --held-out 500 ;;
+    # Issue 10: the plain ResNet-20 trained longer.
+    resnet20-long)           printf '%s\n' --epochs 60 --lr 0.1 --schedule Cosine ;;
+    *) echo "unknown run '$1' (known: ${run_names[*]})" >&2; return 1 ;;
+  esac
+}

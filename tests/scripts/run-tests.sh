@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Tests of the repository's shell scripts, run by .ci/run before the .NET tests (issue 14):
+#  - shellcheck passes on every shell script in the repository (skipped when shellcheck is missing);
+#  - scripts/setup.sh gives the same result on every run (20 per case), with the real `ldconfig -p` and with a wrapper
+#    `ldconfig` in front of it on PATH that lists ~400 KB of fake libraries after the libstdc++ entry (the case that
+#    made `ldconfig -p | awk '...; exit'` die of SIGPIPE under pipefail), as root and as a non-root user (created with
+#    useradd when run as root). A non-root user whose libstdc++ lacks GLIBCXX_3.4.32 must get the exact commands,
+#    exit 1, and nothing changed; a failing step must end with one "setup: ..." line naming it.
+# `dotnet` and `apt-get` are stubs on PATH that only log their calls, so no restore or install happens.
+# Ends with "N passed, N failed, N skipped". Usage: bash tests/scripts/run-tests.sh [path/to/setup.sh]
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+setup_under_test=$(realpath "${1:-$repo/scripts/setup.sh}")
+runs=20
+user=pdnn-setup-test
+need=GLIBCXX_3.4.32
+passed=0 failed=0 skipped=0
+pass() { echo "ok    $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL  $1"; failed=$((failed + 1)); }
+skip() { echo "skip  $1"; skipped=$((skipped + 1)); }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+chmod 755 "$tmp"   # the non-root user reads the script and the stubs from here
+cd "$tmp" || exit 1
+
+# --- shellcheck on every shell script (by extension or by #! line) ---------------------------------------------------
+scripts=()
+while IFS= read -r -d '' file; do
+  first_line=""
+  [ -f "$repo/$file" ] && read -r first_line < "$repo/$file"
+  if [[ $file == *.sh || $first_line =~ ^#!.*[/\ ](ba|da|k)?sh$ ]]; then scripts+=("$file"); fi
+done < <(git -C "$repo" ls-files -z)
+if ! command -v shellcheck >/dev/null; then
+  skip "shellcheck on ${#scripts[@]} scripts: shellcheck is not installed (as root: bash scripts/setup.sh --test-data)"
+else
+  for file in "${scripts[@]}"; do
+    if out=$(cd "$repo" && shellcheck "$file" 2>&1); then pass "shellcheck $file"; else fail "shellcheck $file:"; echo "$out"; fi
+  done
+fi
+
+# --- the machine's own libstdc++ (what setup should find) -------------------------------------------------------------
+real_ldconfig=$(command -v ldconfig || true)
+for candidate in /sbin/ldconfig /usr/sbin/ldconfig; do
+  if [ -z "$real_ldconfig" ] && [ -x "$candidate" ]; then real_ldconfig=$candidate; fi
+done
+if [ -z "$real_ldconfig" ]; then
+  skip "setup.sh: no ldconfig on this machine"
+  echo "$passed passed, $failed failed, $skipped skipped"; exit $((failed > 0))
+fi
+"$real_ldconfig" -p > "$tmp/real-cache.txt"
+real_entry=$(awk '/libstdc\+\+\.so\.6 .*x86-64/ { if (e == "") e = $0 } END { print e }' "$tmp/real-cache.txt")
+real_lib=${real_entry##* => }
+real_ok=false
+if [ -n "$real_entry" ] && grep -aq "$need" "$real_lib"; then real_ok=true; fi
+
+# A libstdc++ that lacks the symbol, as on Debian 12 (the file only has to be read by setup's check).
+mkdir -p "$tmp/old-lib" && printf 'GLIBCXX_3.4.30\0GLIBCXX_3.4.31\0' > "$tmp/old-lib/libstdc++.so.6"
+
+# Large cache: the libstdc++ entry ($1), then 5000 fake libraries (~400 KB), then the machine's real list.
+write_large_cache() {
+  local lib=$1
+  {
+    echo "$(($(wc -l < "$tmp/real-cache.txt") + 5000)) libs found in cache \`/etc/ld.so.cache'"
+    printf '\tlibstdc++.so.6 (libc6,x86-64) => %s\n' "$lib"
+    for i in $(seq -w 1 5000); do
+      printf '\tlibfake-scientific-stack-%s.so.1 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libfake-scientific-stack-%s.so.1\n' "$i" "$i"
+    done
+    tail -n +2 "$tmp/real-cache.txt"
+  } > "$2"
+}
+write_large_cache "$real_lib" "$tmp/large-cache.txt"
+write_large_cache "$tmp/old-lib/libstdc++.so.6" "$tmp/large-cache-old-lib.txt"
+
+# A bin folder to put in front of PATH: stubs for dotnet and apt-get that log their calls (dotnet exits $2), and with
+# a cache file ($3) a wrapper ldconfig whose -p prints it.
+mkdir -m 1777 "$tmp/calls"
+make_bin() {
+  local bin=$tmp/bin-$1
+  mkdir -p "$bin"
+  printf '#!/bin/sh\necho "dotnet $*" >> %s/calls/dotnet\nexit %s\n' "$tmp" "$2" > "$bin/dotnet"
+  printf '#!/bin/sh\necho "apt-get $*" >> %s/calls/apt-get\nexit 1\n' "$tmp" > "$bin/apt-get"
+  if [ -n "${3:-}" ]; then
+    # shellcheck disable=SC2016 # $1 and $@ belong to the wrapper
+    printf '#!/bin/sh\nif [ "$1" = -p ]; then exec cat %s; fi\nexec %s "$@"\n' "$3" "$real_ldconfig" > "$bin/ldconfig"
+  fi
+  chmod 755 "$bin"/*
+  echo "$bin"
+}
+bin_real=$(make_bin real 0)
+bin_large=$(make_bin large 0 "$tmp/large-cache.txt")
+bin_old=$(make_bin old 0 "$tmp/large-cache-old-lib.txt")
+bin_restore_fails=$(make_bin restore-fails 1)
+
+# The script under test in a tree of its own, which the non-root user can read but not write.
+mkdir -p "$tmp/tree/scripts" && cp "$setup_under_test" "$tmp/tree/scripts/setup.sh" && chmod -R a+rX "$tmp/tree"
+
+as_root=false
+[ "$(id -u)" -eq 0 ] && as_root=true
+if $as_root && ! id "$user" >/dev/null 2>&1; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user" ||
+    echo "could not create the user $user; the non-root cases will fail"
+fi
+mkdir -p "$tmp/home"
+if $as_root; then chown "$user" "$tmp/home" 2>/dev/null || true; fi
+
+# run_setup WHO BIN [ARGS...]: one run of setup.sh with a clean environment, as a fresh login would have it: root's
+# PATH includes /sbin, an ordinary Debian user's does not. Leaves rc, out, err.
+run_setup() {
+  local who=$1 bin=$2; shift 2
+  local -a cmd
+  if [ "$who" = root ]; then
+    cmd=(env -i HOME=/root PATH="$bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+  else
+    cmd=(env -i HOME="$tmp/home" PATH="$bin:/usr/local/bin:/usr/bin:/bin")
+    if $as_root; then cmd=(runuser -u "$user" -- "${cmd[@]}"); fi
+  fi
+  "${cmd[@]}" bash "$tmp/tree/scripts/setup.sh" "$@" > "$tmp/out" 2> "$tmp/err"
+  rc=$?
+  out=$(cat "$tmp/out")
+  err=$(cat "$tmp/err")
+}
+
+# check_case NAME WHO BIN EXPECT_RC EXPECT_CALLS TEXT... [-- SETUP_ARGS...]: $runs runs; each must exit EXPECT_RC,
+# print every TEXT (a fixed string, over stdout and stderr), call the stubs as EXPECT_CALLS says ("dotnet": one
+# restore per run, "none", "any"; apt-get never), change nothing under /etc/apt, the tree or the user's home, give
+# the same output as the first run, and never fail without a "setup: " line on stderr.
+check_case() {
+  local name=$1 who=$2 bin=$3 expect_rc=$4 expect_calls=$5; shift 5
+  local -a texts=() args=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do texts+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  args=("$@")
+  if [ "$who" = root ] && ! $as_root; then skip "$name: needs root"; return; fi
+  local i text why="" first="" changed dotnet_calls
+  rm -f "$tmp/calls"/*
+  touch "$tmp/stamp"
+  sleep 0.01   # so that anything written after the stamp is strictly newer
+  for ((i = 1; i <= runs; i++)); do
+    run_setup "$who" "$bin" "${args[@]}"
+    if [ "$rc" -ne 0 ] && ! grep -q '^setup: ' <<<"$err"; then
+      why="run $i: exit $rc without a 'setup: ...' line on stderr (a silent failure); stderr: ${err:-<empty>}"; break
+    fi
+    if [ "$rc" -ne "$expect_rc" ]; then why="run $i: exit $rc, expected $expect_rc; output: $out $err"; break; fi
+    for text in "${texts[@]}"; do
+      if ! grep -qF -- "$text" <<<"$out"$'\n'"$err"; then why="run $i: output lacks '$text'; output: $out $err"; break 2; fi
+    done
+    if [ -z "$first" ]; then first="$rc|$out|$err"; elif [ "$first" != "$rc|$out|$err" ]; then
+      why="run $i: output differs from run 1: $out $err"; break
+    fi
+  done
+  if [ -z "$why" ]; then
+    dotnet_calls=$(grep -c 'restore Pdnn.MLNet.sln' "$tmp/calls/dotnet" 2>/dev/null || true)
+    if [ -s "$tmp/calls/apt-get" ]; then why="apt-get was called: $(cat "$tmp/calls/apt-get")"
+    elif [ "$expect_calls" = dotnet ] && [ "${dotnet_calls:-0}" -ne "$runs" ]; then why="dotnet restore ran ${dotnet_calls:-0} times in $runs runs"
+    elif [ "$expect_calls" = none ] && [ -s "$tmp/calls/dotnet" ]; then why="dotnet was called: $(cat "$tmp/calls/dotnet")"
+    fi
+  fi
+  if [ -z "$why" ]; then
+    changed=$(find /etc/apt/sources.list.d /etc/apt/preferences.d "$tmp/tree" "$tmp/home" -newer "$tmp/stamp" 2>/dev/null)
+    [ -z "$changed" ] || why="changed: $changed"
+  fi
+  if [ -z "$why" ]; then pass "$name ($runs runs)"; else fail "$name: $why"; fi
+}
+
+provides="provides $need"
+# The exact commands a user without the right libstdc++ must be given.
+commands='printf "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n" > /etc/apt/sources.list.d/pdnn-trixie.sources
+printf "Package: *\nPin: release n=trixie\nPin-Priority: 100\n" > /etc/apt/preferences.d/pdnn-trixie
+apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 -t trixie libstdc++6'
+if $real_ok; then
+  check_case "setup.sh as root, real ldconfig" root "$bin_real" 0 dotnet "$real_lib $provides" 'setup: done'
+  check_case "setup.sh as root, ~400 KB fake library list in front" root "$bin_large" 0 dotnet "$real_lib $provides" 'setup: done'
+  check_case "setup.sh as a user, real ldconfig (not on the user's PATH)" user "$bin_real" 0 dotnet "$real_lib $provides" 'setup: done'
+  check_case "setup.sh as a user, ~400 KB fake library list in front" user "$bin_large" 0 dotnet "$real_lib $provides" 'setup: done'
+  runs=1 check_case "setup.sh, restore fails: a line names the step" user "$bin_restore_fails" 1 any \
+    "setup: step 'restore NuGet packages' failed (exit 1): 'dotnet restore Pdnn.MLNet.sln' failed"
+else
+  skip "setup.sh with the machine's libstdc++: ${real_lib:-none found} lacks $need (did the setup phase fail?)"
+fi
+check_case "setup.sh as a user, large list, libstdc++ without $need: the commands, exit 1, nothing changed" user "$bin_old" 1 none \
+  "$tmp/old-lib/libstdc++.so.6 lacks $need" 'not root' "$commands"
+check_case "setup.sh --check as root, large list, libstdc++ without $need: the commands, exit 1, nothing changed" root "$bin_old" 1 none \
+  "$tmp/old-lib/libstdc++.so.6 lacks $need" "$commands" -- --check
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
