@@ -34,9 +34,9 @@ public sealed class EvaluatorTests
         var (model, x, y) = Brightness();
         var attacks = new[]
         {
-            new NamedAttack("none", (images, _) => images.clone()),
+            new NamedAttack("none", (images, _, _) => images.clone()),
             // Pushes every image by 0.1 towards the other class: flips exactly those within 0.1 of the boundary (0.45, 0.55).
-            new NamedAttack("shift", (images, labels) => (images + 0.1 * (1 - 2 * labels.to(ScalarType.Float32)).reshape(-1, 1, 1, 1)).clamp(0, 1)),
+            new NamedAttack("shift", (images, labels, _) => (images + 0.1 * (1 - 2 * labels.to(ScalarType.Float32)).reshape(-1, 1, 1, 1)).clamp(0, 1)),
         };
 
         var report = RobustnessEvaluator.Run(model, x, y, attacks, batchSize: 3);
@@ -58,8 +58,8 @@ public sealed class EvaluatorTests
         var (model, x, y) = Brightness();
         var attacks = new[]
         {
-            new NamedAttack("weak white-box", (images, _) => images.clone()),
-            new NamedAttack("black-box", (images, labels) => (1 - images), QueryOnly: true),
+            new NamedAttack("weak white-box", (images, _, _) => images.clone()),
+            new NamedAttack("black-box", (images, _, _) => (1 - images), QueryOnly: true),
         };
 
         var report = RobustnessEvaluator.Run(model, x, y, attacks, randomised: true);

@@ -11,13 +11,29 @@ static class PdnnProcess
         public override string ToString() => $"exit {ExitCode}:\n{Output}";
     }
 
-    public static Result Run(params string[] args)
+    /// <summary>Starts pdnn without waiting for it, its output discarded (for a test that kills it part-way).</summary>
+    public static Process Start(params string[] args)
+    {
+        var process = Process.Start(Info(args))!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    static ProcessStartInfo Info(string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pdnn.dll"));
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["PDNN_CACHE_DIR"] = CacheDir;
-        using var process = Process.Start(info)!;
+        return info;
+    }
+
+    public static Result Run(params string[] args)
+    {
+        using var process = Process.Start(Info(args))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(5)))

@@ -45,12 +45,11 @@ public sealed class Apgd(Func<Tensor, Tensor> model, double epsilon, int steps, 
                 (logits.argmax(1) != labels).detach().MoveToOuterDisposeScope());
     }
 
-    public override Tensor Perturb(Tensor images, Tensor labels)
+    public override Tensor Perturb(Tensor images, Tensor labels, long[] ids)
     {
         using var scope = NewDisposeScope();
         long n = images.shape[0];
-        var generator = new Generator((ulong)seed, images.device);
-        var x = Project(images + (rand(images.shape, generator: generator, device: images.device) * 2 - 1) * Epsilon, images);
+        var x = RandomStart(images, ids, seed, 0);
         var eta = full([n, 1, 1, 1], 2 * Epsilon, device: images.device);
         var (f, g, wrong) = Evaluate(x, labels);
         var best = x.clone(); var bestLoss = f.clone();

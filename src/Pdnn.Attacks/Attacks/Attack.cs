@@ -1,3 +1,4 @@
+using Pdnn.Data;
 using static TorchSharp.torch;
 
 namespace Pdnn.Attacks.Attacks;
@@ -12,12 +13,39 @@ public abstract class Attack(Func<Tensor, Tensor> model, double epsilon)
     protected Func<Tensor, Tensor> Model { get; } = model;
     public double Epsilon { get; } = epsilon >= 0 ? epsilon : throw new ArgumentOutOfRangeException(nameof(epsilon), $"ε must be >= 0, got {epsilon}.");
 
-    /// <summary>Adversarial images for <paramref name="images"/> with true <paramref name="labels"/>; same shape, in the ε-ball and [0,1].</summary>
-    public abstract Tensor Perturb(Tensor images, Tensor labels);
+    /// <summary>
+    /// Adversarial images for <paramref name="images"/> with true <paramref name="labels"/>; same shape, in the ε-ball and
+    /// [0,1]. <paramref name="ids"/> names each image (its position in the evaluated sample): an attack's random draws for
+    /// an image derive from its id, not from its position in the batch, so a resumed or sharded evaluation draws the same.
+    /// </summary>
+    public abstract Tensor Perturb(Tensor images, Tensor labels, long[] ids);
+
+    /// <summary><see cref="Perturb(Tensor, Tensor, long[])"/> with the images' positions in the batch as their ids.</summary>
+    public Tensor Perturb(Tensor images, Tensor labels) => Perturb(images, labels, Positions(images));
+
+    /// <summary>0, 1, …, n − 1 for a batch of n images.</summary>
+    public static long[] Positions(Tensor images) => Enumerable.Range(0, (int)images.shape[0]).Select(i => (long)i).ToArray();
 
     /// <summary>Clamp into the ε-ball around <paramref name="clean"/> and into [0,1].</summary>
     protected Tensor Project(Tensor adversarial, Tensor clean) =>
         minimum(maximum(adversarial, clean - Epsilon), clean + Epsilon).clamp(0, 1);
+
+    /// <summary>
+    /// A uniform random point of the ε-ball around each image, drawn on the CPU from a generator of its own seeded by
+    /// (seed, id, restart): the same start whatever batch (or device) the image is attacked in.
+    /// </summary>
+    protected Tensor RandomStart(Tensor images, long[] ids, int seed, int restart)
+    {
+        if (ids.Length != images.shape[0]) throw new ArgumentException($"{ids.Length} ids for {images.shape[0]} images.", nameof(ids));
+        using var scope = NewDisposeScope();
+        long[] shape = images.shape[1..];
+        var noise = stack(ids.Select(id =>
+        {
+            using var generator = new Generator((ulong)Seeds.Derive(seed, AttackStreams.RandomStart, id, restart));
+            return rand(shape, generator: generator);
+        }).ToArray()).to(images.device);
+        return Project(images + (noise * 2 - 1) * Epsilon, images).MoveToOuterDisposeScope();
+    }
 
     /// <summary>The gradient of the mean cross-entropy with respect to the input.</summary>
     protected Tensor LossGradient(Tensor x, Tensor labels)
@@ -28,4 +56,10 @@ public abstract class Attack(Func<Tensor, Tensor> model, double epsilon)
         var grad = autograd.grad([loss], [input])[0];
         return grad.detach().MoveToOuterDisposeScope();
     }
+}
+
+/// <summary>Seed streams of the attacks' own draws (see <see cref="Seeds.Derive"/>; Pdnn.Data's streams are 1–4).</summary>
+static class AttackStreams
+{
+    public const long RandomStart = 101, Pixel = 102, Square = 103;
 }

@@ -4,7 +4,7 @@ namespace Pdnn.Attacks.Attacks;
 
 /// <summary>
 /// PGD (Madry et al. 2018): steps of size α along the gradient sign, each projected back into the ε-ball and [0,1],
-/// from a uniform random start in the ball; with restarts, each image keeps the first adversarial example found (or, if
+/// from a uniform random start in the ball (drawn per image from its id); with restarts, each image keeps the first adversarial example found (or, if
 /// none misleads the model, the one of highest loss).
 /// </summary>
 public class Pgd(Func<Tensor, Tensor> model, double epsilon, double stepSize, int steps, bool randomStart = true, int restarts = 1, int seed = 0)
@@ -13,16 +13,13 @@ public class Pgd(Func<Tensor, Tensor> model, double epsilon, double stepSize, in
     public double StepSize { get; } = stepSize;
     public int Steps { get; } = steps;
 
-    public override Tensor Perturb(Tensor images, Tensor labels)
+    public override Tensor Perturb(Tensor images, Tensor labels, long[] ids)
     {
         using var scope = NewDisposeScope();
-        var generator = new Generator((ulong)seed, images.device);
         Tensor? best = null, bestLoss = null;
         for (int r = 0; r < Math.Max(1, restarts); r++)
         {
-            var x = randomStart
-                ? Project(images + (rand(images.shape, generator: generator, device: images.device) * 2 - 1) * Epsilon, images)
-                : images.clone();
+            var x = randomStart ? RandomStart(images, ids, seed, r) : images.clone();
             for (int s = 0; s < Steps; s++)
                 x = Project(x + StepSize * Gradient(x, labels).sign(), images).detach();
             using (no_grad())

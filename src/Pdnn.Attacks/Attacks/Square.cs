@@ -1,3 +1,4 @@
+using Pdnn.Data;
 using static TorchSharp.torch;
 
 namespace Pdnn.Attacks.Attacks;
@@ -33,12 +34,13 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
         return InitialFraction / Math.Pow(2, halvings);
     }
 
-    public override Tensor Perturb(Tensor images, Tensor labels)
+    public override Tensor Perturb(Tensor images, Tensor labels, long[] ids)
     {
         using var scope = NewDisposeScope();
-        var random = new Random(seed);
         long n = images.shape[0], c = images.shape[1], h = images.shape[2], w = images.shape[3];
-        var stripes = tensor(Enumerable.Range(0, (int)(n * c * w)).Select(_ => random.Next(2) == 0 ? -1f : 1f).ToArray(), [n, c, 1, w]).to(images.device);
+        // One generator per image, seeded by its id: an image's squares do not depend on the other images of the batch.
+        var random = ids.Select(id => new Random(Seeds.Derive(seed, AttackStreams.Square, id))).ToArray();
+        var stripes = tensor(Enumerable.Range(0, (int)n).SelectMany(i => Enumerable.Range(0, (int)(c * w)).Select(_ => random[i].Next(2) == 0 ? -1f : 1f)).ToArray(), [n, c, 1, w]).to(images.device);
         var x = Project(images + Epsilon * stripes, images);
         var margin = Margin(x, labels);
         var queries = Enumerable.Repeat(1L, (int)n).ToArray();
@@ -51,10 +53,10 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
             var candidate = x.clone();
             foreach (var i in active)
             {
-                int row = random.Next((int)h - side + 1), col = random.Next((int)w - side + 1);
+                int row = random[i].Next((int)h - side + 1), col = random[i].Next((int)w - side + 1);
                 for (int ch = 0; ch < c; ch++)
                 {
-                    float delta = (float)(random.Next(2) == 0 ? -Epsilon : Epsilon);
+                    float delta = (float)(random[i].Next(2) == 0 ? -Epsilon : Epsilon);
                     var window = images[i, ch, TensorIndex.Slice(row, row + side), TensorIndex.Slice(col, col + side)];
                     candidate[i, ch, TensorIndex.Slice(row, row + side), TensorIndex.Slice(col, col + side)] = (window + delta).clamp(0, 1);
                 }

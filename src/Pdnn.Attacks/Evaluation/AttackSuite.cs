@@ -16,18 +16,23 @@ public sealed record AttackSettings
     /// <summary>Differential evolution (Su et al. 2019): population 400, up to 100 generations.</summary>
     public int PixelPopulation { get; init; } = 400;
     public int PixelGenerations { get; init; } = 100;
+    /// <summary>Most candidate images per model call of differential evolution (the populations of several images are stacked).</summary>
+    public int MaxQueryBatch { get; init; } = 1024;
     public int Seed { get; init; }
 }
 
 /// <summary>
 /// The attacks by name, as the CLI and the ML.NET evaluator take them: fgsm, pgd, eot-pgd, apgd-ce, apgd-dlr (white-box,
-/// on the differentiable twin) and 1px, 10px, square (query-only, on whatever model answers queries: the twin or the
-/// deployed chain).
+/// on the differentiable twin); fgsm-transfer, pgd-transfer (white-box on the chain's classifier alone, then passed
+/// through the whole chain: the transfer or grey-box setting); 1px, 10px, square (query-only, on whatever model answers
+/// queries: the twin or the deployed chain).
 /// </summary>
 public static class AttackSuite
 {
-    public static readonly string[] Names = ["fgsm", "pgd", "eot-pgd", "apgd-ce", "apgd-dlr", "1px", "10px", "square"];
+    public static readonly string[] Names = ["fgsm", "pgd", "fgsm-transfer", "pgd-transfer", "eot-pgd", "apgd-ce", "apgd-dlr", "1px", "10px", "square"];
     public static readonly string[] Paper = ["1px", "10px", "fgsm", "pgd"];
+    /// <summary>Marks the columns of transfer attacks.</summary>
+    public const string TransferSuffix = " (transfer from C)";
 
     public static IReadOnlyList<string> Parse(string list)
     {
@@ -38,20 +43,35 @@ public static class AttackSuite
         return names.Distinct().ToList();
     }
 
-    public static NamedAttack Create(string name, AttackSettings s, Func<Tensor, Tensor> whiteBox, Func<Tensor, Tensor> queryOnly)
+    /// <summary>
+    /// The table order of an attack's column: the paper's columns (1px, 10px, FGSM, PGD), then the transfer attacks that
+    /// may explain the paper's numbers, then the adaptive and query-only attacks.
+    /// </summary>
+    public static int ColumnRank(string name) =>
+        name.EndsWith(TransferSuffix) ? 4 : name.StartsWith("1px") ? 0 : name.StartsWith("10px") ? 1 : name == "FGSM" ? 2 : name.StartsWith("PGD") ? 3 : 5;
+
+    /// <summary>
+    /// The attack <paramref name="name"/>: white-box ones differentiate <paramref name="whiteBox"/>, transfer ones
+    /// <paramref name="classifier"/> (the chain's classifier alone), query-only ones query <paramref name="queryOnly"/>.
+    /// </summary>
+    public static NamedAttack Create(string name, AttackSettings s, Func<Tensor, Tensor> whiteBox, Func<Tensor, Tensor> queryOnly,
+                                     Func<Tensor, Tensor>? classifier = null)
     {
         double e = s.Epsilon;
         int k = s.Steps;
+        Func<Tensor, Tensor> Classifier() => classifier ?? throw new ArgumentException($"attack '{name}' needs the chain's classifier alone; none was given.", nameof(classifier));
         switch (name)
         {
             case "fgsm": return new NamedAttack("FGSM", new Fgsm(whiteBox, e).Perturb);
             case "pgd": return new NamedAttack($"PGD-{k}", new Pgd(whiteBox, e, e / 4, k, seed: s.Seed).Perturb);
+            case "fgsm-transfer": return new NamedAttack("FGSM" + TransferSuffix, new Fgsm(Classifier(), e).Perturb, Transfer: true);
+            case "pgd-transfer": return new NamedAttack($"PGD-{k}" + TransferSuffix, new Pgd(Classifier(), e, e / 4, k, seed: s.Seed).Perturb, Transfer: true);
             case "eot-pgd": return new NamedAttack($"EOT-PGD-{k}x{s.EotSamples}", new EotPgd(whiteBox, e, e / 4, k, s.EotSamples, seed: s.Seed).Perturb, Adaptive: true);
             case "apgd-ce": return new NamedAttack($"APGD-CE-{k}", new Apgd(whiteBox, e, k, seed: s.Seed).Perturb, Adaptive: true);
             case "apgd-dlr": return new NamedAttack($"APGD-DLR-{k}", new Apgd(whiteBox, e, k, ApgdLoss.Dlr, s.Seed).Perturb, Adaptive: true);
             case "1px" or "10px":
             {
-                var de = new PixelAttack(queryOnly, name == "1px" ? 1 : 10, s.PixelPopulation, s.PixelGenerations, s.Seed);
+                var de = new PixelAttack(queryOnly, name == "1px" ? 1 : 10, s.PixelPopulation, s.PixelGenerations, s.Seed, maxQueryBatch: s.MaxQueryBatch);
                 return new NamedAttack($"{de.Pixels}px (DE {s.PixelPopulation}x{s.PixelGenerations})", de.Perturb, QueryOnly: true, Queries: () => de.QueriesPerImage, L0: true);
             }
             case "square":

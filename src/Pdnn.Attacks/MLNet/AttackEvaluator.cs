@@ -1,7 +1,12 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Pdnn.Attacks.Evaluation;
 using Pdnn.Attacks.Twins;
+using Pdnn.MLNet.Execution;
 using Pdnn.Torch.Devices;
 using static TorchSharp.torch;
 
@@ -22,9 +27,35 @@ public sealed record AttackEvaluatorOptions
     public bool QueryDeployedChain { get; init; } = true;
     /// <summary>TorchSharp device of the twin: auto, cpu, cuda or cuda:N.</summary>
     public string Device { get; init; } = "auto";
+    /// <summary>
+    /// Images per unit of work: batch b holds the sample's images b·BatchSize … (b+1)·BatchSize − 1, and each unit's random
+    /// draws derive from (seed, attack, b). Part of what decides the outcomes.
+    /// </summary>
     public int BatchSize { get; init; } = 100;
     /// <summary>Called as work proceeds: (attack, images done, images in all).</summary>
     public Action<string, int, int>? Progress { get; init; }
+    /// <summary>A file to write the per-image outcomes to as each unit of work finishes (see <see cref="OutcomeJournal"/>); null: none.</summary>
+    public string? Journal { get; init; }
+    /// <summary>Continue the <see cref="Journal"/> if there is one (running only the units it lacks); else a journal is started afresh.</summary>
+    public bool Resume { get; init; }
+    /// <summary>Evaluate only this shard's batches of the sample (batch b belongs to shard b mod Count); null: all.</summary>
+    public Shard? Shard { get; init; }
+}
+
+/// <summary>Shard <paramref name="Index"/> of <paramref name="Count"/> (0-based): the batches b of the sample with b mod Count = Index.</summary>
+public sealed record Shard(int Index, int Count)
+{
+    public bool Holds(int batch) => batch % Count == Index;
+
+    /// <summary>"i/n", e.g. "0/4".</summary>
+    public static Shard Parse(string text)
+    {
+        var parts = text.Split('/');
+        if (parts.Length == 2 && int.TryParse(parts[0], out int i) && int.TryParse(parts[1], out int n) && n >= 1 && i >= 0 && i < n) return new Shard(i, n);
+        throw new ArgumentException($"--shard '{text}': expected i/n with 0 <= i < n, e.g. 0/4.");
+    }
+
+    public override string ToString() => $"{Index}/{Count}";
 }
 
 /// <summary>
@@ -48,6 +79,9 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
         this.options = options ?? new AttackEvaluatorOptions();
         foreach (var name in this.options.Attacks) AttackSuite.Parse(name);
         if (this.options.SampleSize is < 1) throw new ArgumentOutOfRangeException(nameof(options), $"SampleSize must be at least 1, got {this.options.SampleSize}.");
+        if (this.options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize must be at least 1, got {this.options.BatchSize}.");
+        if (this.options.Shard is { } shard && (shard.Count < 1 || shard.Index < 0 || shard.Index >= shard.Count))
+            throw new ArgumentOutOfRangeException(nameof(options), $"Shard {shard}: expected 0 <= index < count.");
         Device = TorchDevice.Resolve(this.options.Device).Device;
         Twin = ChainTwin.FromChain(model, Device);
         deployed = new DeployedScorer(model, Twin.InputColumn, Twin.Shape);
@@ -60,8 +94,13 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
     public Device Device { get; }
     /// <summary>The report of the last <see cref="Evaluate"/> or <see cref="Transform"/>.</summary>
     public EvaluationReport? LastReport { get; private set; }
-    /// <summary>Positions, in the input view, of the rows the last evaluation used (in evaluation order).</summary>
+    /// <summary>
+    /// Positions, in the input view, of the rows of the last evaluation's sample, in sample order: the row of the image
+    /// with id i (<see cref="ImageOutcome.Index"/>) is LastRows[i]. With a shard, only some of them were evaluated.
+    /// </summary>
     public IReadOnlyList<long> LastRows { get; private set; } = [];
+    /// <summary>The key of the last evaluation: a hash of everything that decides its outcomes (see <see cref="OutcomeJournal"/>).</summary>
+    public string LastKey { get; private set; } = "";
 
     public bool IsRowToRowMapper => false;
 
@@ -78,27 +117,68 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
         return OutcomeView.Schema(AttackNames());
     }
 
-    IReadOnlyList<string> AttackNames() =>
-        options.Attacks.Select(a => AttackSuite.Create(a, options.Settings, x => x, x => x).Name).ToList();
+    IReadOnlyList<string> AttackNames() => CreateAttacks().Select(a => a.Name).ToList();
+
+    /// <summary>
+    /// The attacks as this evaluator runs them: white-box ones through the twin, transfer ones on the twin's classifier
+    /// alone, query-only ones against the deployed chain (or the twin).
+    /// </summary>
+    public IReadOnlyList<NamedAttack> CreateAttacks()
+    {
+        Func<Tensor, Tensor> queryOnly = options.QueryDeployedChain ? deployed.LogProbabilities : Twin.Logits;
+        return options.Attacks.Select(a => AttackSuite.Create(a, options.Settings, Twin.Logits, queryOnly, Twin.Classifier)).ToList();
+    }
 
     /// <summary>Per-image outcomes as a data view (see the class summary); the summary is in <see cref="LastReport"/>.</summary>
     public IDataView Transform(IDataView input) => OutcomeView.Create(Evaluate(input), LastRows, AttackNames(), Twin.ClassNames);
 
-    /// <summary>Runs every attack on the (sampled) rows of <paramref name="input"/> and returns the report.</summary>
+    /// <summary>
+    /// Runs every attack on the (sampled) rows of <paramref name="input"/> (only the shard's, with a shard) and returns the
+    /// report; with a journal, writes each unit's outcomes as it finishes and, resuming, runs only the units it lacks.
+    /// </summary>
     public EvaluationReport Evaluate(IDataView input)
     {
         GetOutputSchema(input.Schema);
         // Only the sampled rows are read and kept (the same draw as ImageDataset.Sample, so the CLI picks the same images).
-        var (selected, labels, rows) = LabelReader.Read(input, options.ImageColumn, options.LabelColumn, Twin.Shape, Twin.ClassNames,
-                                                        options.SampleSize, options.Settings.Seed);
-        using var x = tensor(selected, [rows.Length, Twin.Shape.Channels, Twin.Shape.Height, Twin.Shape.Width]).to(Device);
-        using var y = tensor(labels).to(Device);
-        manual_seed(options.Settings.Seed);
-        Func<Tensor, Tensor> queryOnly = options.QueryDeployedChain ? deployed.LogProbabilities : Twin.Logits;
-        var attacks = options.Attacks.Select(a => AttackSuite.Create(a, options.Settings, Twin.Logits, queryOnly)).ToList();
-        LastReport = RobustnessEvaluator.Run(Twin.Logits, x, y, attacks, Twin.Randomised, options.BatchSize, Progress);
+        var (sample, sampleLabels, rows) = LabelReader.Read(input, options.ImageColumn, options.LabelColumn, Twin.Shape, Twin.ClassNames,
+                                                            options.SampleSize, options.Settings.Seed);
+        int size = Twin.Shape.Size;
+        LastKey = Key(sample, sampleLabels);
+        // Ids are positions in the sample; a shard keeps whole batches of them.
+        var ids = Enumerable.Range(0, rows.Length).Where(i => options.Shard?.Holds(i / options.BatchSize) != false).ToArray();
+        var selected = ids.Length == rows.Length ? sample : new float[(long)ids.Length * size];
+        if (selected != sample)
+            for (int i = 0; i < ids.Length; i++) Array.Copy(sample, (long)ids[i] * size, selected, (long)i * size, size);
+        using var x = tensor(selected, [ids.Length, Twin.Shape.Channels, Twin.Shape.Height, Twin.Shape.Width]).to(Device);
+        using var y = tensor(ids.Select(i => sampleLabels[i]).ToArray()).to(Device);
+        using var journal = options.Journal is { } path ? OutcomeJournal.Open(path, LastKey, options.Resume) : null;
+        var units = new EvaluationUnits
+        {
+            Ids = ids.Select(i => (long)i).ToList(), BatchSize = options.BatchSize, Seed = options.Settings.Seed, Journal = journal,
+            Reseed = options.QueryDeployedChain ? deployed.StartUnit : null,
+        };
+        LastReport = RobustnessEvaluator.Run(Twin.Logits, x, y, CreateAttacks(), Twin.Randomised, units, Progress);
         LastRows = rows;
         return LastReport;
+    }
+
+    /// <summary>
+    /// SHA-256 of what decides the outcomes: each stage (kind, parameters, the SHA-256 of its ONNX model), the attacks and
+    /// their budgets, the batch size and query target, and the sampled images and labels. Not the shard, nor the device.
+    /// </summary>
+    string Key(float[] sample, long[] sampleLabels)
+    {
+        var stages = ChainTwin.Flatten(model).OfType<BatchedImageTransformer>().Select(t => t.Describe()).Select(d => new
+        {
+            d.Kind, d.BatchSize, Parameters = d.Parameters.OrderBy(p => p.Key).ToList(),
+            Model = d.Model is { } file ? Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file))) : null,
+        });
+        var text = JsonSerializer.Serialize(new { Stages = stages, options.Attacks, options.Settings, options.BatchSize, options.QueryDeployedChain });
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes(text));
+        hash.AppendData(MemoryMarshal.AsBytes(sample.AsSpan()));
+        hash.AppendData(MemoryMarshal.AsBytes(sampleLabels.AsSpan()));
+        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
     }
 
     public void Dispose() => Twin.Dispose();

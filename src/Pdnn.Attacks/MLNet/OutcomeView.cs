@@ -56,7 +56,7 @@ static class OutcomeView
             var first = list[0];
             return new Row
             {
-                Row_ = rows[first.Index],
+                Row_ = rows[first.Index], // the image's id is its position in the sample
                 Label = classNames[(int)first.Label],
                 CleanPrediction = classNames[(int)first.CleanPrediction],
                 CleanCorrect = first.CleanPrediction == first.Label,

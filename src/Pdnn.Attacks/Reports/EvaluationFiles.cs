@@ -5,7 +5,7 @@ using Pdnn.Attacks.Evaluation;
 
 namespace Pdnn.Attacks.Reports;
 
-/// <summary>One defence's evaluation, with what is needed to reproduce it.</summary>
+/// <summary>One defence's evaluation, with what is needed to reproduce it; <paramref name="Seconds"/>: time spent on its units of work (summed over resumed runs and shards).</summary>
 public sealed record DefenceResult(string Defence, string Description, string Twin, EvaluationReport Report, string Data, string Command,
                                    string Hardware, double Seconds, IReadOnlyList<(double Epsilon, double Accuracy)>? Curve = null);
 
@@ -14,12 +14,9 @@ public static class EvaluationFiles
 {
     static string Percent(AttackSummary s) => string.Create(CultureInfo.InvariantCulture, $"{100 * s.Accuracy:F1} [{100 * s.Low:F1}, {100 * s.High:F1}]");
 
-    /// <summary>The paper's columns first (test acc, 1px, 10px, FGSM, PGD), then the adaptive and query-only ones, then the worst case.</summary>
-    static IEnumerable<AttackSummary> Ordered(EvaluationReport r)
-    {
-        int Rank(string name) => name.StartsWith("1px") ? 0 : name.StartsWith("10px") ? 1 : name == "FGSM" ? 2 : name.StartsWith("PGD") ? 3 : 4;
-        return r.Attacks.Select((a, i) => (a, i)).OrderBy(p => (Rank(p.a.Attack), p.i)).Select(p => p.a);
-    }
+    /// <summary>The paper's columns first (test acc, 1px, 10px, FGSM, PGD), then the transfer, adaptive and query-only ones, then the worst case.</summary>
+    static IEnumerable<AttackSummary> Ordered(EvaluationReport r) =>
+        r.Attacks.Select((a, i) => (a, i)).OrderBy(p => (AttackSuite.ColumnRank(p.a.Attack), p.i)).Select(p => p.a);
 
     public static void Write(string dir, DefenceResult result, AttackSettings settings)
     {

@@ -57,16 +57,20 @@ public static class MergedReport
     static string Cell(AttackSummary s, bool showN) =>
         string.Create(CultureInfo.InvariantCulture, $"{100 * s.Accuracy:F1} [{100 * s.Low:F1}, {100 * s.High:F1}]{(showN ? $" (n={s.Count})" : "")}");
 
-    static int Rank(string name) => name.StartsWith("1px") ? 0 : name.StartsWith("10px") ? 1 : name == "FGSM" ? 2 : name.StartsWith("PGD") ? 3 : 4;
-
-    /// <summary>Reads every defence folder under each run folder; writes summary.md and accuracy-vs-eps.png into <paramref name="outDir"/>.</summary>
-    public static string Write(IReadOnlyList<string> runs, string outDir, string title)
+    /// <summary>
+    /// Reads every defence folder under each run folder (with <paramref name="mergeShards"/>, first merging the shards of
+    /// a run split with --shard, see <see cref="DefenceRun.MergeShards"/>); writes summary.md and accuracy-vs-eps.png
+    /// into <paramref name="outDir"/>.
+    /// </summary>
+    public static string Write(IReadOnlyList<string> runs, string outDir, string title, bool mergeShards = true)
     {
+        if (mergeShards)
+            foreach (var run in runs) DefenceRun.MergeShards(run);
         var byDefence = runs.SelectMany(run => Directory.GetDirectories(run).Where(d => File.Exists(Path.Combine(d, "results.json"))).Select(StoredResult.Read))
             .GroupBy(r => r.Defence).OrderBy(g => Array.IndexOf([.. Short.Keys], g.Key) is var i && i < 0 ? 99 : i).ToList();
         if (byDefence.Count == 0) throw new DirectoryNotFoundException($"no results.json under {string.Join(", ", runs)}.");
         var columns = byDefence.SelectMany(g => g.SelectMany(r => r.Attacks.Select(a => a.Attack))).Distinct()
-            .Select((a, i) => (a, i)).OrderBy(p => (Rank(p.a), p.i)).Select(p => p.a).ToList();
+            .Select((a, i) => (a, i)).OrderBy(p => (AttackSuite.ColumnRank(p.a), p.i)).Select(p => p.a).ToList();
         bool multi = byDefence.Any(g => g.Count() > 1);
         var md = new StringBuilder($"# {title}\n\n");
         md.Append($"| defence | test acc | {string.Join(" | ", columns)} | worst case{(multi ? " per run | worst case, every attack" : "")} |\n");
@@ -89,6 +93,8 @@ public static class MergedReport
             md.Append('\n');
         }
         md.Append($"\nAccuracy % [Wilson 95%], L∞ ε = 8/255 for FGSM, PGD, EOT-PGD, APGD and Square; the pixel attacks may set their pixels to any value. " +
+                  "FGSM and PGD differentiate the whole defence, with one draw of its randomness per step (no EOT); \"transfer from C\": crafted on the " +
+                  "defence's classifier alone, without its recreation or pre-processing, then passed through the whole defence (the grey-box setting). " +
                   "Worst case: correct on the clean image and under every attack (for a randomised defence the clean prediction is one draw).\n");
         var flags = byDefence.SelectMany(g => g.SelectMany(r => r.Flags.Select(f => $"- {g.Key} ({Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(r.Folder).TrimEnd(Path.DirectorySeparatorChar)))}): {f}"))).Distinct().ToList();
         md.Append(flags.Count > 0 ? "\nFlags raised by the runs:\n\n" + string.Join("\n", flags) + "\n" : "\nNo run raised a flag.\n");

@@ -41,6 +41,12 @@ public sealed class ChainTwin : IDisposable
     /// <summary>Logits of the whole chain for N x C x H x W images in [0,1].</summary>
     public Tensor Logits(Tensor x) => Stages.Aggregate(x, (value, stage) => stage.Forward(value));
 
+    /// <summary>
+    /// The chain's classifier C alone (its last stage, RobustClassify), without the recreation or pre-processing in front of
+    /// it: what a transfer ("grey-box") attack differentiates before its images go through the whole chain.
+    /// </summary>
+    public Func<Tensor, Tensor> Classifier => Stages[^1].Forward;
+
     /// <summary>What the classifier sees: every stage but the last (the recreation, for a φDNN).</summary>
     public Tensor Recreate(Tensor x) => Stages.SkipLast(1).Aggregate(x, (value, stage) => stage.Forward(value));
 
@@ -72,7 +78,8 @@ public sealed class ChainTwin : IDisposable
         return result;
     }
 
-    static IEnumerable<ITransformer> Flatten(ITransformer model) =>
+    /// <summary>The transformers of a fitted chain, nested chains opened, in order.</summary>
+    internal static IEnumerable<ITransformer> Flatten(ITransformer model) =>
         model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [model];
 
     static TwinStage Twin(BatchedImageTransformer stage, Device device, List<IDisposable> owned)
@@ -109,13 +116,14 @@ public sealed class ChainTwin : IDisposable
                     var masks = Recreations.MaskTensor(fir.Masks, device).DetachFromDisposeScope();
                     return new TwinStage("MaskedInpaintAggregate", x => Recreations.InpaintAggregate(inpainter.Forward, x, masks), false, "exact");
                 }
-                var random = new Random(fir.Seed);
                 return new TwinStage("MaskedInpaintAggregate (masks redrawn)", x =>
                 {
+                    // Seeded from torch's generator, like the noise: manual_seed fixes every draw of the twin.
+                    var random = new Random((int)randint(int.MaxValue, [1], dtype: ScalarType.Int64).item<long>());
                     var masks = Enumerable.Range(0, (int)x.shape[0]).Select(i =>
                         Recreations.MaskTensor(Pdnn.Data.MaskSet.Draw(fir.MaskCount, fir.GridCell, (int)x.shape[2], (int)x.shape[3], random), x.device)).ToList();
                     return cat(masks.Select((m, i) => Recreations.InpaintAggregate(inpainter.Forward, x.narrow(0, i, 1), m)).ToList(), 0);
-                }, Randomised: true, "exact; masks from the twin's own seeded RNG");
+                }, Randomised: true, "exact; masks drawn from torch's RNG");
             }
             case RobustClassifyTransformer:
             {

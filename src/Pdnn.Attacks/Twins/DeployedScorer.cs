@@ -17,6 +17,15 @@ public sealed class DeployedScorer(ITransformer chain, string imageColumn, Image
     /// <summary>Images evaluated so far.</summary>
     public long Queries { get; private set; }
 
+    /// <summary>
+    /// Starts the chain's random stages at calls of their own for unit <paramref name="unit"/> (a seed), so that what they
+    /// draw in it does not depend on the queries made before it (a resumed or sharded evaluation draws the same).
+    /// </summary>
+    public void StartUnit(int unit)
+    {
+        foreach (var stage in ChainTwin.Flatten(chain).OfType<BatchedImageTransformer>()) stage.ContinueCallsFrom((long)unit << 24);
+    }
+
     sealed class Row
     {
         public float[] Image { get; set; } = [];

@@ -16,8 +16,10 @@ namespace Pdnn.Cli.Commands;
 /// <summary>
 /// `pdnn evaluate`: each defence is built as the deployed ML.NET chain over the shipped ONNX models, and the
 /// <see cref="AttackEvaluator"/> attacks it — white-box attacks through the chain's differentiable twin, query-only
-/// attacks against the chain itself — on n uniformly sampled test images. Writes, per defence, results.json,
-/// outcomes.csv and summary.md; for the run, summary.md in the paper's layout, accuracy-vs-eps.png and example images.
+/// attacks against the chain itself — on n uniformly sampled test images. Writes, per defence, the per-image outcomes
+/// as each unit of work finishes (journal/), then results.json, outcomes.csv and summary.md derived from them; for the
+/// run, summary.md in the paper's layout, accuracy-vs-eps.png and example images. A killed run continues with --resume;
+/// --shard i/n evaluates one slice, and evaluate-report merges the slices (see <see cref="DefenceRun"/>).
 /// </summary>
 static class EvaluateCommand
 {
@@ -26,7 +28,7 @@ static class EvaluateCommand
         var defense = new Option<string>("--defense") { Description = "Comma-separated: none, nsr, fir, fs, ss, jpeg, ls, and the adversarially trained resnet-adv (the paper's FGSM recipe), resnet-adv-rs (FGSM-RS), resnet-adv-pgd (PGD-7), nsr-adv, fir-adv (g = 1); or all (every defence whose models are shipped).", DefaultValueFactory = _ => "all" };
         var models = new Option<string?>("--models") { Description = "The models folder (default: the repository's models/)." };
         var grid = new Option<string>("--grid") { Description = "FIR's grid cell sizes g, comma-separated (1, 4, 8).", DefaultValueFactory = _ => "1,4,8" };
-        var attacks = new Option<string>("--attacks") { Description = $"Comma-separated: {string.Join(", ", AttackSuite.Names)}.", DefaultValueFactory = _ => "1px,10px,fgsm,pgd,eot-pgd,apgd-ce,apgd-dlr,square" };
+        var attacks = new Option<string>("--attacks") { Description = $"Comma-separated: {string.Join(", ", AttackSuite.Names)}.", DefaultValueFactory = _ => "1px,10px,fgsm,pgd,fgsm-transfer,pgd-transfer,eot-pgd,apgd-ce,apgd-dlr,square" };
         var eps = new Option<string>("--eps") { Description = "L∞ budget, e.g. 8/255.", DefaultValueFactory = _ => "8/255" };
         var n = new Option<int>("--n") { Description = "Uniformly sampled test images.", DefaultValueFactory = _ => 500 };
         var seed = CommonOptions.Seed();
@@ -41,13 +43,22 @@ static class EvaluateCommand
         var data = new Option<string?>("--data") { Description = $"Test data (default: the bundled sample, {DemoCommand.SampleFolder})." };
         var device = CommonOptions.Device();
         var output = new Option<string>("--out") { Description = "Output folder.", DefaultValueFactory = _ => "out/evaluation" };
+        var batchSize = new Option<int>("--batch-size")
+        {
+            Description = "Images per unit of work: the journal's grain, what --resume redoes at most, and what --shard splits. Part of what decides the outcomes.",
+            DefaultValueFactory = _ => 100,
+        };
+        var queryBatch = new Option<int>("--query-batch") { Description = "Most candidate images per model call of differential evolution (the populations of several images stacked).", DefaultValueFactory = _ => 1024 };
+        var resume = new Option<bool>("--resume") { Description = "Continue the evaluation in --out (its journals): run only the units of work it lacks. Ends with the outcomes an uninterrupted run gives." };
+        var shard = new Option<string?>("--shard") { Description = "i/n: evaluate only shard i of n (the batches b with b mod n = i) into <out>/shard-i-of-n; merge the shards with evaluate-report --runs <out>." };
         var quick = new Option<bool>("--quick")
         {
             Description = "A few minutes on a 2-core CPU (the README's main job): FIR g=4 only, 32 images, DE 40x5, Square-100, ε curve on 16 images; options given explicitly still win.",
         };
         var command = new Command("evaluate", "Accuracy of defences under the paper's and adaptive attacks, with Wilson intervals, sanity flags, an ε curve and example images.")
         {
-            defense, models, grid, attacks, eps, n, seed, steps, eot, queries, population, generations, target, curve, curveN, data, device, output, quick,
+            defense, models, grid, attacks, eps, n, seed, steps, eot, queries, population, generations, target, curve, curveN, data, device, output,
+            batchSize, queryBatch, resume, shard, quick,
         };
         command.SetAction(r => CommonOptions.Run(() =>
         {
@@ -56,9 +67,11 @@ static class EvaluateCommand
             var settings = new AttackSettings
             {
                 Epsilon = ParseEpsilon(r.GetValue(eps)!), Steps = r.GetValue(steps), EotSamples = r.GetValue(eot), SquareQueries = Get(queries, 100),
-                PixelPopulation = Get(population, 40), PixelGenerations = Get(generations, 5), Seed = r.GetValue(seed),
+                PixelPopulation = Get(population, 40), PixelGenerations = Get(generations, 5), Seed = r.GetValue(seed), MaxQueryBatch = r.GetValue(queryBatch),
             };
-            var names = AttackSuite.Parse(Get(attacks, "1px,10px,fgsm,pgd,eot-pgd,apgd-ce,square"));
+            if (r.GetValue(batchSize) < 1) throw new ArgumentException($"--batch-size {r.GetValue(batchSize)}: expected at least 1.");
+            if (r.GetValue(queryBatch) < 1) throw new ArgumentException($"--query-batch {r.GetValue(queryBatch)}: expected at least 1.");
+            var names = AttackSuite.Parse(Get(attacks, "1px,10px,fgsm,pgd,fgsm-transfer,pgd-transfer,eot-pgd,apgd-ce,square"));
             var modelsFolder = r.GetValue(models) ?? ShippedModels.FindFolder() ?? throw new DirectoryNotFoundException("the shipped models folder was not found; pass --models.");
             var defences = Defences(r.GetValue(defense)!, Get(grid, "4"), modelsFolder);
             var curveEps = Get(curve, "0,4,8,16,32").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => ParseEpsilon(v + "/255")).ToList();
@@ -66,7 +79,11 @@ static class EvaluateCommand
             var modelsDir = modelsFolder;
             var test = CommonOptions.LoadData(r.GetValue(data) ?? DemoCommand.FindSample(), Split.Test, null, noCache: false);
             var outDir = r.GetValue(output)!;
-            string commandLine = "pdnn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
+            var part = r.GetValue(shard) is { } shardText ? Shard.Parse(shardText) : null;
+            bool resuming = r.GetValue(resume);
+            var runDir = part is null ? outDir : DefenceRun.ShardDir(outDir, part);
+            string commandLine = "pdnn " + string.Join(' ', OutcomeArguments(Environment.GetCommandLineArgs().Skip(1).ToList())
+                .Select(a => a.Length == 0 || a.Any(char.IsWhiteSpace) ? $"\"{a}\"" : a)); // copy-pasteable: "" for an empty value
             int sampleSize = Get(n, 32);
             var dataName = $"{test.Source} (uniform sample of {Math.Min(sampleSize, test.Count)}, seed {settings.Seed})";
             // Drawn once, as AttackEvaluator would draw them (ImageDataset.Sample is the same draw), so that every
@@ -78,15 +95,20 @@ static class EvaluateCommand
             foreach (var (defence, g) in defences)
             {
                 var key = defence == "fir" ? $"fir-g{g}" : defence;
+                var dir = Path.Combine(runDir, key);
+                // Nothing is lost: an unfinished evaluation is continued (--resume) or left alone, never overwritten.
+                if (!resuming && DefenceRun.IsUnfinished(dir))
+                    throw new InvalidOperationException($"{dir} holds an unfinished evaluation; continue it with --resume (same options), or delete the folder to start afresh.");
+                if (!resuming) DefenceRun.Clear(dir);
                 var description = ShippedModels.Describe(defence, g);
-                AnsiConsole.MarkupLineInterpolated($"[bold]{description}[/]: {string.Join(", ", names)}; ε = {r.GetValue(eps)}; {Math.Min(sampleSize, test.Count)} images");
-                var clock = Stopwatch.StartNew();
+                AnsiConsole.MarkupLineInterpolated($"[bold]{description}[/]: {string.Join(", ", names)}; ε = {r.GetValue(eps)}; {Math.Min(sampleSize, test.Count)} images{(part is null ? "" : $", shard {part}")}");
                 var ml = new MLContext(seed: settings.Seed);
                 var view = ml.Data.LoadFromImageDataset(sample);
                 var model = ShippedModels.Chain(ml, modelsDir, defence, g, settings.Seed).Fit(view);
                 var options = new AttackEvaluatorOptions
                 {
                     Attacks = names, Settings = settings, QueryDeployedChain = queryChain, Device = r.GetValue(device)!,
+                    BatchSize = r.GetValue(batchSize), Shard = part, Resume = resuming, Journal = DefenceRun.AttackJournal(dir),
                 };
                 var evaluator = new AttackEvaluator(model, options);
                 if (!evaluator.Twin.Randomised && names.Contains("eot-pgd") && names.Count > 1)
@@ -98,22 +120,54 @@ static class EvaluateCommand
                 }
                 using var disposeEvaluator = evaluator;
                 var report = WithProgress(p => { evaluator.Progress = p; return evaluator.Evaluate(view); });
-                var epsCurve = curveEps.Count == 0 ? default : Curve(model, ml.Data.LoadFromImageDataset(curveSample), options, curveEps, evaluator.Twin.Randomised);
-                var curvePoints = epsCurve.Points;
-                if (curvePoints != null)
-                    report = report with { Flags = [.. report.Flags, .. RobustnessEvaluator.EpsilonChecks(curvePoints, epsCurve.Clean,
-                        evaluator.Twin.Randomised ? Math.Max(0.02, 1 / Math.Sqrt(Math.Min(Get(curveN, 16), sampleSize))) : 0.02).Select(f => "ε curve: " + f)] };
-                var result = new DefenceResult(key, description, evaluator.Twin.Description, report, dataName, commandLine, Hardware.CpuModel(), clock.Elapsed.TotalSeconds, curvePoints);
-                EvaluationFiles.Write(Path.Combine(outDir, key), result, settings);
-                ExampleImages.Save(Path.Combine(outDir, key, "examples.png"), evaluator.Twin, sample, settings);
-                results.Add(result);
-                Print(result);
+                var curveAttack = evaluator.Twin.Randomised ? "eot-pgd" : "pgd";
+                DefenceRun.WritePlan(dir, new EvaluationPlan
+                {
+                    Defence = key, Description = description, Twin = evaluator.Twin.Description, Data = dataName, Command = commandLine,
+                    Hardware = Hardware.CpuModel(), Settings = settings, Attacks = evaluator.CreateAttacks().Select(a => a.Kind).ToList(),
+                    Randomised = evaluator.Twin.Randomised, Count = sample.Count, BatchSize = options.BatchSize, Shard = part ?? new Shard(0, 1),
+                    CurveEpsilons = curveEps, CurveAttack = AttackSuite.Create(curveAttack, settings, x => x, x => x).Name, CurveCount = curveSample.Count,
+                });
+                // The ε curve: PGD (EOT-PGD for randomised defences) at each ε on the sample's first images, one journal per ε.
+                for (int k = 0; k < curveEps.Count; k++)
+                {
+                    var at = options with { Attacks = [curveAttack], Settings = settings with { Epsilon = curveEps[k] }, Journal = DefenceRun.CurveJournal(dir, k) };
+                    using var curveEvaluator = new AttackEvaluator(model, at);
+                    WithProgress(p => { curveEvaluator.Progress = p; return curveEvaluator.Evaluate(ml.Data.LoadFromImageDataset(curveSample)); }, $" (ε = {curveEps[k] * 255:0.#}/255)");
+                }
+                if (part is not { Index: > 0 }) ExampleImages.Save(Path.Combine(dir, "examples.png"), evaluator.Twin, sample, settings);
+                if (part is null)
+                {
+                    // Derived from the journals, as evaluate-report derives a sharded run: the same units give the same files.
+                    var (result, _) = DefenceRun.Derive([dir]);
+                    EvaluationFiles.Write(dir, result, settings);
+                    results.Add(result);
+                    Print(result);
+                }
+                else AnsiConsole.MarkupLineInterpolated($"shard {part}: {report.Count} images of {sample.Count} evaluated; journals in {dir}");
             }
-            MergedReport.Write([outDir], outDir, $"Robustness, ε = {r.GetValue(eps)} (L∞)");
-            AnsiConsole.MarkupLineInterpolated($"wrote summary.md, accuracy-vs-eps.png and one folder per defence in {outDir}");
+            if (part is null)
+            {
+                MergedReport.Write([outDir], outDir, $"Robustness, ε = {r.GetValue(eps)} (L∞)", mergeShards: false); // this run's own folders only
+                AnsiConsole.MarkupLineInterpolated($"wrote summary.md, accuracy-vs-eps.png and one folder per defence in {outDir}");
+            }
+            else AnsiConsole.MarkupLineInterpolated($"shard {part} done; once every shard is: pdnn evaluate-report --runs {outDir} --out {outDir}");
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The arguments that decide the outcomes: all but --out, --shard and --resume (and their values).</summary>
+    static IEnumerable<string> OutcomeArguments(List<string> args)
+    {
+        string[] dropped = ["--out", "--shard", "--resume"];
+        for (int i = 0; i < args.Count; i++)
+        {
+            var name = args[i].Split('=', ':')[0];
+            if (!dropped.Contains(name)) { yield return args[i]; continue; }
+            // "--out x" takes the next argument along; "--out=x", and --resume (a flag), do not.
+            if (name != "--resume" && name == args[i] && i + 1 < args.Count) i++;
+        }
     }
 
     /// <summary>The (defence, grid) pairs to evaluate; fir expands to each grid size.</summary>
@@ -130,22 +184,6 @@ static class EvaluateCommand
             result.AddRange(d == "fir" ? gs.Select(g => (d, g)) : [(d, 1)]);
         }
         return result;
-    }
-
-    /// <summary>Accuracy under PGD (EOT-PGD when the defence is randomised) at each ε, on the first images of the sample.</summary>
-    /// <remarks>Also returns the clean accuracy on the same images, which the ε = 0 check compares with.</remarks>
-    static (List<(double, double)> Points, double Clean) Curve(ITransformer model, IDataView view, AttackEvaluatorOptions options, List<double> epsilons, bool randomised)
-    {
-        double clean = 0;
-        var points = epsilons.Select(e =>
-        {
-            var at = options with { Attacks = [randomised ? "eot-pgd" : "pgd"], Settings = options.Settings with { Epsilon = e } };
-            using var evaluator = new AttackEvaluator(model, at);
-            var report = WithProgress(p => { evaluator.Progress = p; return evaluator.Evaluate(view); }, $" (ε = {e * 255:0.#}/255)");
-            clean = report.Clean.Accuracy;
-            return (e, report.Attacks[0].Accuracy);
-        }).ToList();
-        return (points, clean);
     }
 
     /// <summary>Runs <paramref name="work"/> with a progress bar per attack (plain lines when the output is not a terminal).</summary>

@@ -7,16 +7,17 @@ namespace Pdnn.Cli.Commands;
 /// <summary>
 /// `pdnn evaluate-report`: joins several `pdnn evaluate` runs on the same seeded sample (say, white-box attacks on 500
 /// images and the costly query-only ones on its first 50) into one table in the paper's layout, with the worst case over
-/// every attack of every run, and the accuracy-vs-ε figure.
+/// every attack of every run, and the accuracy-vs-ε figure. A run split with `evaluate --shard i/n` is first merged:
+/// its shards' journals give, in the run folder, the per-defence files an unsplit run writes, byte for byte.
 /// </summary>
 static class EvaluateReportCommand
 {
     public static Command Create()
     {
-        var runs = new Option<string>("--runs") { Description = "Comma-separated output folders of pdnn evaluate.", Required = true };
+        var runs = new Option<string>("--runs") { Description = "Comma-separated output folders of pdnn evaluate (a run split with --shard: the --out its shards shared).", Required = true };
         var output = new Option<string>("--out") { Description = "Folder for summary.md and accuracy-vs-eps.png.", Required = true };
         var title = new Option<string>("--title") { Description = "The table's title.", DefaultValueFactory = _ => "Robustness, ε = 8/255 (L∞)" };
-        var command = new Command("evaluate-report", "Join pdnn evaluate runs into one table (paper's layout, worst case over every attack) and an accuracy-vs-ε figure.")
+        var command = new Command("evaluate-report", "Join pdnn evaluate runs (merging the shards of a split run) into one table (paper's layout, worst case over every attack) and an accuracy-vs-ε figure.")
         {
             runs, output, title,
         };

@@ -55,6 +55,12 @@ public abstract class BatchedImageTransformer : ITransformer
     /// <summary>A new call index: every Transform, and every row a PredictionEngine computes, is a call of its own.</summary>
     internal long NextCall() => Interlocked.Increment(ref calls);
 
+    /// <summary>
+    /// Makes <paramref name="next"/> the index of the next call, so that the draws of a random stage from then on do not
+    /// depend on the calls made before: how an evaluation that can be resumed or split gives each unit of work its own draws.
+    /// </summary>
+    public void ContinueCallsFrom(long next) => Interlocked.Exchange(ref calls, next - 1);
+
     public bool IsRowToRowMapper => true;
 
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)

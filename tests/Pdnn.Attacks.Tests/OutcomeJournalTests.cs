@@ -1,0 +1,47 @@
+using Pdnn.Attacks.Evaluation;
+using Pdnn.Tests;
+
+namespace Pdnn.Attacks.Tests;
+
+[TestClass]
+public sealed class OutcomeJournalTests
+{
+    static JournalUnit Unit(string job, int batch, params long[] predictions) =>
+        new(job, batch, predictions.Select((p, i) => new OutcomeLine(batch * 10 + i, 3, p, 0.1 + i / 3.0, Math.PI * i, i)).ToList(), 1.5);
+
+    [TestMethod]
+    public void AUnitCutOffByAKillIsDroppedAndTheRestReadBackExactly()
+    {
+        var path = Path.Combine(TestPaths.NewTempDir(), "journal", "attacks.csv");
+        using (var journal = OutcomeJournal.Open(path, "k1", resume: false))
+        {
+            journal.Append(Unit("clean", 0, 3, 3));
+            journal.Append(Unit("FGSM", 0, 1, 3));
+        }
+        long whole = new FileInfo(path).Length;
+        File.AppendAllText(path, "unit\tFGSM\t1\n10,3,2,0.1,0"); // killed while writing the next unit
+
+        using (var resumed = OutcomeJournal.Open(path, "k1", resume: true))
+        {
+            Assert.AreEqual(whole, new FileInfo(path).Length, "the cut-off block is cut away");
+            Assert.IsTrue(resumed.TryGet("FGSM", 0, out var fgsm));
+            CollectionAssert.AreEqual(Unit("FGSM", 0, 1, 3).Lines.ToArray(), fgsm.Lines.ToArray(), "doubles round-trip exactly");
+            Assert.IsFalse(resumed.TryGet("FGSM", 1, out _));
+            resumed.Append(Unit("FGSM", 1, 2));
+        }
+        var (key, units) = OutcomeJournal.Read(path);
+        Assert.AreEqual("k1", key);
+        Assert.HasCount(3, units);
+    }
+
+    [TestMethod]
+    public void ResumingWithAnotherKeyIsRefusedAndAFreshJournalReplacesTheOld()
+    {
+        var path = Path.Combine(TestPaths.NewTempDir(), "attacks.csv");
+        using (var journal = OutcomeJournal.Open(path, "k1", resume: false)) journal.Append(Unit("clean", 0, 1));
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => OutcomeJournal.Open(path, "k2", resume: true));
+        StringAssert.Contains(error.Message, path);
+        using (var fresh = OutcomeJournal.Open(path, "k2", resume: false)) Assert.IsEmpty(fresh.Units);
+        Assert.IsEmpty(OutcomeJournal.Read(path).Units);
+    }
+}
