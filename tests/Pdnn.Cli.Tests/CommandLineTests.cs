@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Pdnn.Tests;
@@ -62,6 +63,34 @@ public sealed class CommandLineTests
         Assert.AreEqual(0, resumed.ExitCode, resumed.ToString());
         StringAssert.Contains(resumed.Output, "resuming");
         Assert.IsTrue(File.Exists(Path.Combine(outDir, "classifier.card.json")));
+    }
+
+    [TestMethod]
+    public void SigtermStopsTrainingWithACheckpointThatResumes()
+    {
+        var outDir = TestPaths.NewTempDir();
+        string[] args = ["train-classifier", "--data", TestPaths.Sample, "--arch", "tiny", "--epochs", "30", "--batch-size", "10",
+                         "--device", "cpu", "--out", outDir, "--test-data", "none"];
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using (var process = PdnnProcess.Start(lines.Enqueue, args))
+        {
+            var deadline = DateTime.UtcNow.AddMinutes(4);
+            while (!process.HasExited && !lines.Any(l => l.StartsWith("epoch 1:")) && DateTime.UtcNow < deadline) Thread.Sleep(20);
+            Assert.IsFalse(process.HasExited, $"the run ended (exit {(process.HasExited ? process.ExitCode : 0)}) before the signal:\n{string.Join('\n', lines)}");
+            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()])) kill.WaitForExit();
+            Assert.IsTrue(process.WaitForExit(TimeSpan.FromMinutes(1)), "SIGTERM did not stop the run within a minute");
+            process.WaitForExit();   // drains the output
+            var output = string.Join('\n', lines);
+            Assert.AreEqual(75, process.ExitCode, output);
+            StringAssert.Contains(output, "SIGTERM");
+            StringAssert.Contains(output, "interrupted");
+        }
+        Assert.IsTrue(Directory.Exists(Path.Combine(outDir, "checkpoint")), "no checkpoint after SIGTERM");
+        Assert.IsFalse(File.Exists(Path.Combine(outDir, "classifier.card.json")), "an interrupted run must not look finished");
+
+        var resumed = PdnnProcess.Run([.. args, "--resume", "--max-minutes", "0.000001"]);
+        Assert.AreEqual(75, resumed.ExitCode, resumed.ToString());
+        StringAssert.Contains(resumed.Output, "resuming from");
     }
 
     [TestMethod]

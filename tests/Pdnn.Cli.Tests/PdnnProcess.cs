@@ -12,11 +12,14 @@ static class PdnnProcess
     }
 
     /// <summary>Starts pdnn without waiting for it, its output discarded (for a test that kills it part-way).</summary>
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) => Start(_ => { }, args);
+
+    /// <summary>Starts pdnn without waiting for it; every line it prints (stdout and stderr) goes to <paramref name="onLine"/>.</summary>
+    public static Process Start(Action<string> onLine, params string[] args)
     {
         var process = Process.Start(Info(args))!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) => { if (e.Data != null) onLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data != null) onLine(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;

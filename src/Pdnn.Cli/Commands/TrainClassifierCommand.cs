@@ -66,6 +66,7 @@ static class TrainClassifierCommand
                 Augment = !r.GetValue(noAugment),
                 Seed = r.GetValue(seed),
                 MaxMinutes = r.GetValue(maxMinutes),
+                Interrupt = Interruption.OnSignal(),
                 Adversarial = new AdversarialOptions
                 {
                     Kind = ParseKind(r.GetValue(adversarial)!),

@@ -137,7 +137,7 @@ static class TrainRecreationCommand
         var options = new RecreationTrainOptions
         {
             Epochs = r.GetValue(o.Epochs), BatchSize = r.GetValue(o.Batch), LearningRate = r.GetValue(o.Lr), Seed = r.GetValue(o.Seed),
-            MaxMinutes = r.GetValue(o.MaxMinutes),
+            MaxMinutes = r.GetValue(o.MaxMinutes), Interrupt = Interruption.OnSignal(),
         };
         var train = CommonOptions.LoadData(r.GetValue(o.Data)!, Split.Train, null, noCache: false);
         if (r.GetValue(o.TrainLimit) is { } limit) train = train.Sample(limit, options.Seed);

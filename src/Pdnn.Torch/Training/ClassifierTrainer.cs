@@ -300,6 +300,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
     string? StopReason(Stopwatch clock, long stepsThisRun)
     {
         if (options.MaxSteps is { } maxSteps && stepsThisRun >= maxSteps) return $"step budget of {maxSteps} reached";
+        if (options.Interrupt.IsCancellationRequested) return "interrupted";
         if (options.MaxMinutes is { } minutes && clock.Elapsed.TotalMinutes >= minutes) return $"time budget of {minutes} min reached";
         return null;
     }

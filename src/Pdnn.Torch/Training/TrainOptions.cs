@@ -35,6 +35,8 @@ public sealed record TrainOptions
     public double? MaxMinutes { get; init; }
     /// <summary>Stop cleanly after this many optimiser steps in this invocation (tests and scripted runs).</summary>
     public long? MaxSteps { get; init; }
+    /// <summary>Stop cleanly (with a checkpoint) at the next step once cancelled: the CLI cancels it on Ctrl-C or SIGTERM.</summary>
+    public CancellationToken Interrupt { get; init; }
     /// <summary>Also write a checkpoint every this many steps (0: only at epoch ends and at a stop).</summary>
     public int CheckpointEverySteps { get; init; }
 

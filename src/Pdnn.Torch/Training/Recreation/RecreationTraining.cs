@@ -16,6 +16,8 @@ public sealed record RecreationTrainOptions
     /// <summary>Stop cleanly (with a checkpoint when a folder is given) after this much wall time.</summary>
     public double? MaxMinutes { get; init; }
     public long? MaxSteps { get; init; }
+    /// <summary>Stop cleanly (with a checkpoint when a folder is given) at the next step once cancelled (Ctrl-C, SIGTERM).</summary>
+    public CancellationToken Interrupt { get; init; }
 
     public string Identity(string what) => $"{what}|{Epochs}|{BatchSize}|{LearningRate}|{Seed}";
 }
@@ -186,6 +188,7 @@ public static class RecreationTraining
                 stepsThisRun++;
                 if (options.MaxSteps is { } maxSteps && stepsThisRun >= maxSteps) stop = $"step budget of {maxSteps} reached";
                 if (options.MaxMinutes is { } max && clock.Elapsed.TotalMinutes >= max) stop = $"time budget of {max} min reached";
+                if (options.Interrupt.IsCancellationRequested) stop = "interrupted";
                 if (stop != null) break;
             }
             if (state.StepInEpoch == steps)
