@@ -5,6 +5,7 @@ using Pdnn.Attacks.MLNet;
 using Pdnn.Data;
 using Pdnn.MLNet;
 using Pdnn.Tests;
+using static TorchSharp.torch;
 
 namespace Pdnn.Attacks.Tests;
 
@@ -58,6 +59,39 @@ public sealed class AttackEvaluatorTests
         Assert.IsTrue(outcomes.GetColumn<float[]>("Linf").All(v => v[0] <= 8f / 255 + 1e-6f));
         var queries = outcomes.GetColumn<long[]>("Queries").Select(q => q[1]).ToArray();
         Assert.IsTrue(queries.All(q => q >= 40 && q <= 40 * 6), string.Join(",", queries));
+    }
+
+    /// <summary>
+    /// The evaluator reads one unit of work's images at a time (from a temporary file); the reference holds the whole
+    /// sample in one tensor, as the evaluator did before it streamed. Same seed: the same outcomes, norms to the last bit,
+    /// for a randomised defence (NSR, its noise drawn per unit), partial batches, and a shard.
+    /// </summary>
+    [TestMethod]
+    public void StreamedEvaluationGivesTheOutcomesOfTheWholeSampleInMemory()
+    {
+        var ml = new MLContext(seed: 0);
+        var data = ml.Data.LoadFromImageDataset(Test);
+        var model = ShippedModels.Chain(ml, Models, "nsr").Fit(data);
+        var options = Options with
+        {
+            Attacks = ["fgsm", "pgd", "1px"], SampleSize = 12, BatchSize = 5, QueryDeployedChain = false, Settings = Options.Settings with { Steps = 3 },
+        };
+        using var evaluator = ml.Transforms.EvaluateRobustness(model, options);
+        var streamed = evaluator.Evaluate(data).Outcomes;
+        using var shardEvaluator = ml.Transforms.EvaluateRobustness(model, options with { Shard = new Shard(1, 2) });
+        var shard = shardEvaluator.Evaluate(data).Outcomes;
+
+        var sample = Test.Sample(12, 7);
+        using var x = tensor(Enumerable.Range(0, 12).SelectMany(i => sample.Image(i).ToArray()).Select(b => b / 255f).ToArray(), [12, 3, 32, 32]);
+        using var y = tensor(sample.Labels.Select(l => (long)l).ToArray());
+        var inMemory = RobustnessEvaluator.Run(evaluator.Twin.Logits, x, y, evaluator.CreateAttacks(), evaluator.Twin.Randomised,
+                                               new EvaluationUnits { BatchSize = 5, Seed = 7 }).Outcomes;
+
+        Assert.HasCount(12 * 3, inMemory);
+        Assert.IsTrue(inMemory.Any(o => o.Correct) && inMemory.Any(o => !o.Correct), "a sample where some images survive and some do not");
+        CollectionAssert.AreEqual(inMemory.ToList(), streamed.ToList());
+        // Shard 1 of 2 holds batch 1: images 5 … 9.
+        CollectionAssert.AreEqual(inMemory.Where(o => o.Index is >= 5 and < 10).ToList(), shard.ToList());
     }
 
     [TestMethod]
