@@ -148,12 +148,16 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
         // Ids are positions in the sample; a shard keeps whole batches of them.
         var ids = Enumerable.Range(0, rows.Length).Where(i => options.Shard?.Holds(i / options.BatchSize) != false).ToArray();
         var shape = Twin.Shape;
+        var buffer = new float[Math.Min(options.BatchSize, Math.Max(1, ids.Length)) * shape.Size]; // one batch, reused
         (Tensor, Tensor) Read(int start, int count)
         {
-            var held = ids[start..(start + count)];
-            var x = tensor(sample.Read(held), [count, shape.Channels, shape.Height, shape.Width]).to(Device);
-            var y = tensor(held.Select(i => sampleLabels[i]).ToArray()).to(Device);
-            return (x, y);
+            var held = ids.AsSpan(start, count);
+            var pixels = buffer.AsSpan(0, count * shape.Size);
+            sample.Read(held, pixels);
+            var x = empty([count, shape.Channels, shape.Height, shape.Width], ScalarType.Float32);
+            x.bytes = MemoryMarshal.AsBytes(pixels); // a copy into the tensor's own memory
+            var y = tensor(held.ToArray().Select(i => sampleLabels[i]).ToArray());
+            return (x.to(Device), y.to(Device));
         }
         using var journal = options.Journal is { } path ? OutcomeJournal.Open(path, LastKey, options.Resume) : null;
         var units = new EvaluationUnits

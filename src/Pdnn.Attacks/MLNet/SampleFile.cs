@@ -7,7 +7,7 @@ namespace Pdnn.Attacks.MLNet;
 /// The sampled images of an evaluation, kept in a temporary file (float32, in sample order) rather than in memory: the
 /// sample is drawn uniformly from the input, so the images of one unit of work lie anywhere in it, and reading the input
 /// again per unit would cost a pass over every row. The file is deleted when this is disposed (or the process ends).
-/// Memory used: one image at a time to write, one batch to read.
+/// Memory used: one image at a time to write; to read, the caller's buffer.
 /// </summary>
 sealed class SampleFile : IDisposable
 {
@@ -34,24 +34,29 @@ sealed class SampleFile : IDisposable
         RandomAccess.Write(Handle, MemoryMarshal.AsBytes(pixels), Offset(position));
     }
 
-    /// <summary>Reads the images at sample positions <paramref name="positions"/>, one after another.</summary>
-    public float[] Read(IReadOnlyList<int> positions)
+    /// <summary>Reads the images at sample positions <paramref name="positions"/>, one after another, into <paramref name="pixels"/>.</summary>
+    public void Read(ReadOnlySpan<int> positions, Span<float> pixels)
     {
-        var pixels = new float[(long)positions.Count * imageSize];
-        for (int i = 0; i < positions.Count; i++)
+        if (pixels.Length != positions.Length * imageSize)
+            throw new ArgumentException($"{pixels.Length} values for {positions.Length} images of {imageSize}.", nameof(pixels));
+        for (int i = 0; i < positions.Length; i++)
         {
-            var bytes = MemoryMarshal.AsBytes(pixels.AsSpan(i * imageSize, imageSize));
+            var bytes = MemoryMarshal.AsBytes(pixels.Slice(i * imageSize, imageSize));
             if (RandomAccess.Read(Handle, bytes, Offset(positions[i])) != bytes.Length)
                 throw new IOException($"{file.Name}: image {positions[i]} was cut short (the temporary file was changed).");
         }
-        return pixels;
     }
 
-    /// <summary>Every image, in sample order, in chunks of at most <paramref name="chunkImages"/> images (for hashing).</summary>
+    /// <summary>Every image, in sample order, in chunks of at most <paramref name="chunkImages"/> images, each valid until the next (for hashing).</summary>
     public IEnumerable<ReadOnlyMemory<float>> Chunks(int chunkImages = 256)
     {
+        var buffer = new float[Math.Min(chunkImages, Count) * imageSize];
         for (int start = 0; start < Count; start += chunkImages)
-            yield return Read(Enumerable.Range(start, Math.Min(chunkImages, Count - start)).ToArray());
+        {
+            int count = Math.Min(chunkImages, Count - start);
+            Read(Enumerable.Range(start, count).ToArray(), buffer.AsSpan(0, count * imageSize));
+            yield return buffer.AsMemory(0, count * imageSize);
+        }
     }
 
     public void Dispose() => file.Dispose();
