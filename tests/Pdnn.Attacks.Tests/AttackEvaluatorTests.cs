@@ -5,6 +5,7 @@ using Pdnn.Attacks.MLNet;
 using Pdnn.Data;
 using Pdnn.MLNet;
 using Pdnn.Tests;
+using static TorchSharp.torch;
 
 namespace Pdnn.Attacks.Tests;
 
@@ -58,6 +59,37 @@ public sealed class AttackEvaluatorTests
         Assert.IsTrue(outcomes.GetColumn<float[]>("Linf").All(v => v[0] <= 8f / 255 + 1e-6f));
         var queries = outcomes.GetColumn<long[]>("Queries").Select(q => q[1]).ToArray();
         Assert.IsTrue(queries.All(q => q >= 40 && q <= 40 * 6), string.Join(",", queries));
+    }
+
+    /// <summary>
+    /// The evaluator reads one unit of work's images at a time (from a temporary file); the reference holds the whole
+    /// sample in one tensor, as the evaluator did before it streamed. Same seed: the same outcomes, norms to the last bit,
+    /// for a randomised defence (NSR, its noise drawn per unit), partial batches, and a shard.
+    /// </summary>
+    [TestMethod]
+    public void StreamedEvaluationGivesTheOutcomesOfTheWholeSampleInMemory()
+    {
+        var ml = new MLContext(seed: 0);
+        var data = ml.Data.LoadFromImageDataset(Test);
+        var model = ShippedModels.Chain(ml, Models, "nsr").Fit(data);
+        // Small, as NSR's SR generator is slow on a CPU: 8 images in batches of 3, 3 and 2.
+        var options = Options with { Attacks = ["fgsm", "pgd"], SampleSize = 8, BatchSize = 3, Settings = Options.Settings with { Steps = 2 } };
+        using var evaluator = ml.Transforms.EvaluateRobustness(model, options);
+        var streamed = evaluator.Evaluate(data).Outcomes;
+        using var shardEvaluator = ml.Transforms.EvaluateRobustness(model, options with { Shard = new Shard(1, 2) });
+        var shard = shardEvaluator.Evaluate(data).Outcomes;
+
+        var sample = Test.Sample(8, 7);
+        using var x = tensor(Enumerable.Range(0, 8).SelectMany(i => sample.Image(i).ToArray()).Select(b => b / 255f).ToArray(), [8, 3, 32, 32]);
+        using var y = tensor(sample.Labels.Select(l => (long)l).ToArray());
+        var inMemory = RobustnessEvaluator.Run(evaluator.Twin.Logits, x, y, evaluator.CreateAttacks(), evaluator.Twin.Randomised,
+                                               new EvaluationUnits { BatchSize = 3, Seed = 7 }).Outcomes;
+
+        Assert.HasCount(8 * 2, inMemory);
+        Assert.IsTrue(inMemory.Any(o => o.Correct) && inMemory.Any(o => !o.Correct), "a sample where some images survive and some do not");
+        CollectionAssert.AreEqual(inMemory.ToList(), streamed.ToList());
+        // Shard 1 of 2 holds batch 1: images 3, 4 and 5.
+        CollectionAssert.AreEqual(inMemory.Where(o => o.Index is >= 3 and < 6).ToList(), shard.ToList());
     }
 
     [TestMethod]

@@ -64,9 +64,20 @@ public static class RobustnessEvaluator
 
     /// <summary>Runs every unit of <paramref name="units"/> not already in its journal, journals it, and summarises them all.</summary>
     public static EvaluationReport Run(Func<Tensor, Tensor> model, Tensor images, Tensor labels, IReadOnlyList<NamedAttack> attacks,
-                                       bool randomised, EvaluationUnits units, Action<string, int, int>? progress = null)
+                                       bool randomised, EvaluationUnits units, Action<string, int, int>? progress = null) =>
+        Run(model, (int)images.shape[0], (start, count) => (images.narrow(0, start, count), labels.narrow(0, start, count)),
+            attacks, randomised, units, progress);
+
+    /// <summary>
+    /// As above, with the images read one unit of work at a time: <paramref name="read"/>(start, count) gives the images
+    /// and labels at positions start … start + count − 1 of the <paramref name="count"/> evaluated, made for that unit
+    /// and disposed after it. So only one batch of images is in memory at once, and units already in the journal are not
+    /// read at all; what is kept is the per-image outcomes.
+    /// </summary>
+    public static EvaluationReport Run(Func<Tensor, Tensor> model, int count, Func<int, int, (Tensor Images, Tensor Labels)> read,
+                                       IReadOnlyList<NamedAttack> attacks, bool randomised, EvaluationUnits units, Action<string, int, int>? progress = null)
     {
-        int n = (int)images.shape[0];
+        int n = count;
         var ids = units.Ids?.ToArray() ?? Enumerable.Range(0, n).Select(i => (long)i).ToArray();
         if (ids.Length != n) throw new ArgumentException($"{ids.Length} ids for {n} images.", nameof(units));
         for (int i = 1; i < n; i++)
@@ -81,7 +92,7 @@ public static class RobustnessEvaluator
             var lines = new List<OutcomeLine>(n);
             int done = 0;
             progress?.Invoke(job, 0, n);
-            foreach (var (batch, start, count) in batches)
+            foreach (var (batch, start, size) in batches)
             {
                 JournalUnit? unit = null;
                 if (units.Journal is not { } journal || !journal.TryGet(job, batch, out unit))
@@ -90,13 +101,14 @@ public static class RobustnessEvaluator
                     int seed = Seeds.Derive(units.Seed, UnitStream, StableHash(job), batch);
                     manual_seed(seed);
                     units.Reseed?.Invoke(seed);
-                    using var scope = NewDisposeScope();
-                    var computed = work(images.narrow(0, start, count), labels.narrow(0, start, count), ids[start..(start + count)]);
+                    using var scope = NewDisposeScope(); // the unit's images and working tensors go with it
+                    var (x, y) = read(start, size);
+                    var computed = work(x, y, ids[start..(start + size)]);
                     unit = new JournalUnit(job, batch, computed, clock.Elapsed.TotalSeconds);
                     units.Journal?.Append(unit);
                 }
                 lines.AddRange(unit.Lines);
-                progress?.Invoke(job, done += count, n);
+                progress?.Invoke(job, done += size, n);
             }
             return lines;
         }

@@ -139,25 +139,33 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
     public EvaluationReport Evaluate(IDataView input)
     {
         GetOutputSchema(input.Schema);
-        // Only the sampled rows are read and kept (the same draw as ImageDataset.Sample, so the CLI picks the same images).
+        // Only the sampled rows are read (the same draw as ImageDataset.Sample, so the CLI picks the same images), into a
+        // temporary file; each unit of work reads its batch from it, so memory does not grow with the sample.
         var (sample, sampleLabels, rows) = LabelReader.Read(input, options.ImageColumn, options.LabelColumn, Twin.Shape, Twin.ClassNames,
                                                             options.SampleSize, options.Settings.Seed);
-        int size = Twin.Shape.Size;
+        using var disposeSample = sample;
         LastKey = Key(sample, sampleLabels);
         // Ids are positions in the sample; a shard keeps whole batches of them.
         var ids = Enumerable.Range(0, rows.Length).Where(i => options.Shard?.Holds(i / options.BatchSize) != false).ToArray();
-        var selected = ids.Length == rows.Length ? sample : new float[(long)ids.Length * size];
-        if (selected != sample)
-            for (int i = 0; i < ids.Length; i++) Array.Copy(sample, (long)ids[i] * size, selected, (long)i * size, size);
-        using var x = tensor(selected, [ids.Length, Twin.Shape.Channels, Twin.Shape.Height, Twin.Shape.Width]).to(Device);
-        using var y = tensor(ids.Select(i => sampleLabels[i]).ToArray()).to(Device);
+        var shape = Twin.Shape;
+        var buffer = new float[Math.Min(options.BatchSize, Math.Max(1, ids.Length)) * shape.Size]; // one batch, reused
+        (Tensor, Tensor) Read(int start, int count)
+        {
+            var held = ids.AsSpan(start, count);
+            var pixels = buffer.AsSpan(0, count * shape.Size);
+            sample.Read(held, pixels);
+            var x = empty([count, shape.Channels, shape.Height, shape.Width], ScalarType.Float32);
+            x.bytes = MemoryMarshal.AsBytes(pixels); // a copy into the tensor's own memory
+            var y = tensor(held.ToArray().Select(i => sampleLabels[i]).ToArray());
+            return (x.to(Device), y.to(Device));
+        }
         using var journal = options.Journal is { } path ? OutcomeJournal.Open(path, LastKey, options.Resume) : null;
         var units = new EvaluationUnits
         {
             Ids = ids.Select(i => (long)i).ToList(), BatchSize = options.BatchSize, Seed = options.Settings.Seed, Journal = journal,
             Reseed = options.QueryDeployedChain ? deployed.StartUnit : null,
         };
-        LastReport = RobustnessEvaluator.Run(Twin.Logits, x, y, CreateAttacks(), Twin.Randomised, units, Progress);
+        LastReport = RobustnessEvaluator.Run(Twin.Logits, ids.Length, Read, CreateAttacks(), Twin.Randomised, units, Progress);
         LastRows = rows;
         return LastReport;
     }
@@ -166,7 +174,7 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
     /// SHA-256 of what decides the outcomes: each stage (kind, parameters, the SHA-256 of its ONNX model), the attacks and
     /// their budgets, the batch size and query target, and the sampled images and labels. Not the shard, nor the device.
     /// </summary>
-    string Key(float[] sample, long[] sampleLabels)
+    string Key(SampleFile sample, long[] sampleLabels)
     {
         var stages = ChainTwin.Flatten(model).OfType<BatchedImageTransformer>().Select(t => t.Describe()).Select(d => new
         {
@@ -176,7 +184,7 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
         var text = JsonSerializer.Serialize(new { Stages = stages, options.Attacks, options.Settings, options.BatchSize, options.QueryDeployedChain });
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(Encoding.UTF8.GetBytes(text));
-        hash.AppendData(MemoryMarshal.AsBytes(sample.AsSpan()));
+        foreach (var chunk in sample.Chunks()) hash.AppendData(MemoryMarshal.AsBytes(chunk.Span)); // the images in sample order, as one array
         hash.AppendData(MemoryMarshal.AsBytes(sampleLabels.AsSpan()));
         return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
     }

@@ -17,10 +17,10 @@ static class LabelReader
     /// <summary>
     /// Reads the images and labels of the rows to evaluate: every row, or <paramref name="sampleSize"/> rows drawn uniformly
     /// (seeded, the same draw as ImageDataset.Sample), in evaluation order, with their positions. Only those rows are kept,
-    /// in one array of exactly their size, so memory follows the sample, not the input (a counting pass first, when the
-    /// input does not know its row count).
+    /// their images in a temporary file (one pass over the input; a counting pass first, when the input does not know its
+    /// row count), so memory follows neither the input nor the sample.
     /// </summary>
-    public static (float[] Images, long[] Labels, long[] Rows) Read(IDataView data, string imageColumn, string labelColumn, ImageShape shape,
+    public static (SampleFile Images, long[] Labels, long[] Rows) Read(IDataView data, string imageColumn, string labelColumn, ImageShape shape,
                                                                     IReadOnlyList<string> classNames, int? sampleSize = null, int seed = 0)
     {
         long total = data.GetRowCount() ?? CountRows(data);
@@ -38,7 +38,7 @@ static class LabelReader
 
         var image = data.Schema[imageColumn];
         var label = data.Schema[labelColumn];
-        var images = new float[(long)rows.Length * shape.Size];
+        var pixels = new float[shape.Size];
         var labels = new long[rows.Length];
         var byName = classNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => (long)p.i);
         using var cursor = data.GetRowCursor([image, label]);
@@ -46,22 +46,31 @@ static class LabelReader
         var read = LabelGetter(cursor, label, classNames, byName);
         var buffer = default(VBuffer<float>);
         int found = 0;
-        while (found < rows.Length && cursor.MoveNext())
+        var images = new SampleFile(rows.Length, shape.Size);
+        try
         {
-            if (cursor.Position >= total || slot[cursor.Position] is not (>= 0 and var at)) continue;
-            imageGetter(ref buffer);
-            if (buffer.Length != shape.Size)
-                throw new InvalidOperationException($"Column '{imageColumn}', row {cursor.Position}: {buffer.Length} values, expected {shape.Size} ({shape}).");
-            var pixels = images.AsSpan((int)((long)at * shape.Size), shape.Size);
-            buffer.CopyTo(pixels);
-            ImageShape.CheckPixels(pixels, imageColumn, cursor.Position);
-            long y = read();
-            if (y < 0 || y >= classNames.Count)
-                throw new InvalidOperationException($"Column '{labelColumn}', row {cursor.Position}: class {y} is outside 0..{classNames.Count - 1} of the classifier.");
-            labels[at] = y;
-            found++;
+            while (found < rows.Length && cursor.MoveNext())
+            {
+                if (cursor.Position >= total || slot[cursor.Position] is not (>= 0 and var at)) continue;
+                imageGetter(ref buffer);
+                if (buffer.Length != shape.Size)
+                    throw new InvalidOperationException($"Column '{imageColumn}', row {cursor.Position}: {buffer.Length} values, expected {shape.Size} ({shape}).");
+                buffer.CopyTo(pixels);
+                ImageShape.CheckPixels(pixels, imageColumn, cursor.Position);
+                long y = read();
+                if (y < 0 || y >= classNames.Count)
+                    throw new InvalidOperationException($"Column '{labelColumn}', row {cursor.Position}: class {y} is outside 0..{classNames.Count - 1} of the classifier.");
+                images.Write(at, pixels);
+                labels[at] = y;
+                found++;
+            }
+            if (found < rows.Length) throw new InvalidOperationException($"the input gave {found} of the {rows.Length} rows it counted.");
         }
-        if (found < rows.Length) throw new InvalidOperationException($"the input gave {found} of the {rows.Length} rows it counted.");
+        catch
+        {
+            images.Dispose();
+            throw;
+        }
         return (images, labels, rows.Select(r => (long)r).ToArray());
     }
 
