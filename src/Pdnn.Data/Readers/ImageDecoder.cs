@@ -2,14 +2,25 @@ using SkiaSharp;
 
 namespace Pdnn.Data.Readers;
 
+/// <summary>How an image of another size is brought to the target size.</summary>
+public enum ResizeMode
+{
+    /// <summary>Resize the whole image, changing its aspect ratio if need be.</summary>
+    Stretch,
+    /// <summary>Resize the largest centred region of the target's aspect ratio (short side to the target, centre crop).</summary>
+    CenterCrop,
+}
+
 /// <summary>Decodes JPEG/PNG files to RGB channel-major bytes with SkiaSharp; greyscale and palette images come out as RGB.</summary>
 public static class ImageDecoder
 {
     /// <summary>
     /// Decodes <paramref name="file"/> into <paramref name="chw"/> (3 x height x width). With <paramref name="resize"/>,
-    /// the image is resized bilinearly to that size; without it, the file must already have the expected size.
+    /// the image is resized bilinearly to that size (<paramref name="mode"/>: stretched, or its largest centred region of
+    /// the target's aspect ratio, as ML.NET's ResizeImages with IsoCrop and a centre anchor); without it, the file must
+    /// already have the expected size.
     /// </summary>
-    public static void DecodeRgb(string file, Span<byte> chw, int height, int width, bool resize)
+    public static void DecodeRgb(string file, Span<byte> chw, int height, int width, bool resize, ResizeMode mode = ResizeMode.Stretch)
     {
         using var bitmap = Decode(file, resize ? null : (width, height));
         if (bitmap.Width == width && bitmap.Height == height)
@@ -19,9 +30,27 @@ public static class ImageDecoder
         }
         if (!resize)
             throw new DataFormatException(file, $"wrong image size: {bitmap.Width}x{bitmap.Height} (width x height), expected {width}x{height}; pass a resize size to accept other sizes.");
-        using var resized = bitmap.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.Low)
+        using var source = mode == ResizeMode.CenterCrop ? CentreRegion(bitmap, height, width) : null;
+        var from = source ?? bitmap;
+        using var resized = from.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.Low)
             ?? throw new DataFormatException(file, $"could not resize {bitmap.Width}x{bitmap.Height} to {width}x{height}.");
         CopyChw(resized, chw);
+    }
+
+    /// <summary>The largest centred region of <paramref name="bitmap"/> with the aspect ratio height:width.</summary>
+    static SKBitmap CentreRegion(SKBitmap bitmap, int height, int width)
+    {
+        // Scale so the image covers the target, then cut the overflow equally from both sides.
+        double scale = Math.Max((double)width / bitmap.Width, (double)height / bitmap.Height);
+        int w = Math.Clamp((int)Math.Round(width / scale), 1, bitmap.Width), h = Math.Clamp((int)Math.Round(height / scale), 1, bitmap.Height);
+        int x = (bitmap.Width - w) / 2, y = (bitmap.Height - h) / 2;
+        var region = new SKBitmap();
+        if (!bitmap.ExtractSubset(region, new SKRectI(x, y, x + w, y + h)))
+        {
+            region.Dispose();
+            throw new InvalidOperationException($"could not cut a {w}x{h} region out of a {bitmap.Width}x{bitmap.Height} image.");
+        }
+        return region;
     }
 
     /// <summary>Width and height of an image file, read from its header.</summary>
