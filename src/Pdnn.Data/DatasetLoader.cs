@@ -31,7 +31,7 @@ public static class DatasetLoader
         if (!options.UseCache) return new Result(read().ToRgb(), format, false, null);
 
         // Stretch keeps the key it always had, so existing caches stay valid.
-        var mode = options.Resize == ResizeMode.Stretch ? "" : $"|{options.Resize}";
+        var mode = options.Resize == ResizeMode.Stretch ? "" : $"|{options.Resize}-mlnet";
         var key = DatasetCache.Fingerprint(files, $"{format}|{split}|{options.Size}{mode}|v1");
         var cacheFile = DatasetCache.PathFor(key);
         var cached = DatasetCache.TryLoad(cacheFile);
