@@ -31,6 +31,30 @@ public static class ImagenetteModels
     public static readonly IReadOnlyList<string> ClassNames =
         ["tench", "English springer", "cassette player", "chain saw", "church", "French horn", "garbage truck", "gas pump", "golf ball", "parachute"];
 
+    /// <summary>A human name of the defence, for tables.</summary>
+    public static string Describe(string defence) => defence switch
+    {
+        "none" => "ResNet-20 (Imagenette, 64x64), no defence",
+        "fs" => "FS: 4-bit squeezing, Imagenette ResNet-20",
+        "ss" => "SS: 2x2 median, Imagenette ResNet-20",
+        "jpeg" => "JPEG (quality 75), Imagenette ResNet-20",
+        _ => throw new ArgumentException($"Imagenette defence '{defence}': expected one of {string.Join(", ", Defences)}."),
+    };
+
+    /// <summary>
+    /// Whether <paramref name="path"/> is an Imagenette copy in the ImageFolder layout: root (or its val/ or train/)
+    /// holding exactly the ten WordNet-id class folders.
+    /// </summary>
+    public static bool Recognises(string path) =>
+        new[] { path, Path.Combine(path, "val"), Path.Combine(path, "train") }.Where(Directory.Exists).Any(d =>
+            Directory.GetDirectories(d).Select(Path.GetFileName).Order(StringComparer.Ordinal).SequenceEqual(WordNetIds));
+
+    /// <summary>The same images with the classes' human names (<see cref="ClassNames"/>) in place of their WordNet ids.</summary>
+    public static ImageDataset WithClassNames(ImageDataset data) =>
+        data.ClassNames.SequenceEqual(WordNetIds)
+            ? new ImageDataset(data.Pixels, data.Labels, ClassNames, data.Channels, data.Height, data.Width, data.Source)
+            : throw new ArgumentException($"{data.Source}: classes ({string.Join(", ", data.ClassNames)}) are not Imagenette's WordNet ids.");
+
     /// <summary>One row per image file: its path, and its label when the folder is laid out as root/&lt;class&gt;/files.</summary>
     public sealed class ImageFile
     {
