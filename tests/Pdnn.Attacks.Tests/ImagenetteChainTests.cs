@@ -135,6 +135,19 @@ public sealed class ImagenetteChainTests
     }
 
     [TestMethod]
+    public void TheBundledSampleIsThirteenLabelledPhotographsFourOfThemGrey()
+    {
+        // Needs no shared data: what samples/ClassifyPhotos classifies on a fresh clone.
+        var folder = Path.Combine(TestPaths.RepoRoot, "samples", "data", "imagenette-sample");
+        var data = ImagenetteModels.LoadFolder(new MLContext(seed: 0), folder);
+        var paths = data.GetColumn<string>("Path").ToArray();
+        Assert.HasCount(13, paths);
+        CollectionAssert.AreEquivalent(ImagenetteModels.ClassNames.ToArray(), data.GetColumn<string>("Label").Distinct().ToArray());
+        Assert.AreEqual(4, paths.Count(p => { using var codec = SKCodec.Create(p); return codec.Info.ColorType == SKColorType.Gray8; }));
+        Assert.IsGreaterThan(1, paths.Select(p => { using var codec = SKCodec.Create(p); return (codec.Info.Width, codec.Info.Height); }).Distinct().Count());
+    }
+
+    [TestMethod]
     [DataRow("not-an-image.jpg", "text")]
     [DataRow("truncated.jpg", "truncated")]
     public void ACorruptOrNonImageFileInTheFolderIsRefusedByName(string name, string kind)
