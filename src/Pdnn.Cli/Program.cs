@@ -16,6 +16,7 @@ var root = new RootCommand("pdnn: Perceptual DNNs for ML.NET. Train and evaluate
     BenchInferenceCommand.Create(),
     BenchMemoryCommand.Create(),
     BenchAttacksCommand.Create(),
+    BenchImagenetteCommand.Create(),
     ModelInfoCommand.Create(),
     RecreationGridCommand.Create(),
     TrainRecreationCommand.CreateSr(),

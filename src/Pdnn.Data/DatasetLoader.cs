@@ -13,6 +13,8 @@ public static class DatasetLoader
     {
         /// <summary>Resize every image to this (height, width); null keeps the files' size (which must then agree).</summary>
         public (int Height, int Width)? Size { get; init; }
+        /// <summary>How images of another size reach <see cref="Size"/>: stretched (default) or centre-cropped (ImageFolder only).</summary>
+        public ResizeMode Resize { get; init; } = ResizeMode.Stretch;
         public bool UseCache { get; init; } = true;
         /// <summary>Reports the number of images decoded so far (ImageFolder only).</summary>
         public IProgress<int>? Progress { get; init; }
@@ -28,7 +30,9 @@ public static class DatasetLoader
         var (format, files, read) = Recognise(path, split, options);
         if (!options.UseCache) return new Result(read().ToRgb(), format, false, null);
 
-        var key = DatasetCache.Fingerprint(files, $"{format}|{split}|{options.Size}|v1");
+        // Stretch keeps the key it always had, so existing caches stay valid.
+        var mode = options.Resize == ResizeMode.Stretch ? "" : $"|{options.Resize}-mlnet";
+        var key = DatasetCache.Fingerprint(files, $"{format}|{split}|{options.Size}{mode}|v1");
         var cacheFile = DatasetCache.PathFor(key);
         var cached = DatasetCache.TryLoad(cacheFile);
         if (cached != null) return new Result(cached, format, true, cacheFile);
@@ -68,6 +72,6 @@ public static class DatasetLoader
         root ??= path; // a bare root/<class>/images folder: the same images for either split
         var listing = ImageFolderReader.List(root);
         return ("image-folder", listing.SelectMany(c => c.Files).ToList(),
-                () => ImageFolderReader.Read(root, options.Size, options.Progress));
+                () => ImageFolderReader.Read(root, options.Size, options.Progress, options.Resize));
     }
 }

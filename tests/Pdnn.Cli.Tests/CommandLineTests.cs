@@ -46,6 +46,39 @@ public sealed class CommandLineTests
     }
 
     [TestMethod]
+    public void ImagenetteTrainsOnCentreCropsAndEvaluatesThroughItsChain()
+    {
+        var imagenette = TestPaths.RequireShared("imagenette2-160");
+        var noSize = PdnnProcess.Run("data-info", "--data", imagenette, "--center-crop");
+        Assert.AreEqual(2, noSize.ExitCode, noSize.ToString());
+        StringAssert.Contains(noSize.Output, "--center-crop needs --image-size");
+
+        var outDir = TestPaths.NewTempDir();
+        var train = PdnnProcess.Run("train-classifier", "--data", imagenette, "--image-size", "64x64", "--center-crop", "--arch", "tiny",
+                                    "--epochs", "1", "--train-limit", "500", "--batch-size", "50", "--device", "cpu", "--test-data", "none", "--out", outDir);
+        Assert.AreEqual(0, train.ExitCode, train.ToString());
+        var card = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "classifier.card.json"))).RootElement;
+        Assert.AreEqual("3,64,64", string.Join(",", card.GetProperty("InputShape").EnumerateArray().Select(d => d.GetInt32())));
+        StringAssert.Contains(card.GetProperty("TrainData").GetString(), "centre-cropped to 64x64");
+
+        // eval-classifier takes the crop from the card.
+        var eval = PdnnProcess.Run("eval-classifier", "--model", outDir, "--data", imagenette, "--n", "100", "--device", "cpu");
+        Assert.AreEqual(0, eval.ExitCode, eval.ToString());
+        StringAssert.Contains(eval.Output, "centre-cropped to 64x64");
+
+        var models = TestPaths.NewTempDir();
+        var onnx = Path.Combine(models, "resnet20-imagenette-64", "classifier.onnx");
+        Assert.AreEqual(0, PdnnProcess.Run("export-onnx", "--model", outDir, "--out", onnx).ExitCode);
+        var evalDir = TestPaths.NewTempDir();
+        var evaluate = PdnnProcess.Run("evaluate", "--models", models, "--data", imagenette, "--defense", "none,jpeg", "--n", "8",
+                                       "--attacks", "fgsm", "--eps-curve", "", "--device", "cpu", "--out", evalDir);
+        Assert.AreEqual(0, evaluate.ExitCode, evaluate.ToString());
+        var summary = File.ReadAllText(Path.Combine(evalDir, "summary.md"));
+        StringAssert.Contains(summary, "Imagenette");
+        StringAssert.Contains(summary, "JPEG (quality 75), Imagenette ResNet-20");
+    }
+
+    [TestMethod]
     public void TimeBudgetExitsWith75AndResumeFinishes()
     {
         var outDir = TestPaths.NewTempDir();

@@ -81,6 +81,30 @@ public sealed class ImageFolderReaderTests
     }
 
     [TestMethod]
+    public void CentreCropKeepsTheAspectRatioAndCutsTheSides()
+    {
+        // A 300x100 image: red 100-pixel bands left and right, blue in the middle. Stretching to 32x32 keeps the red;
+        // the centre crop (scale the short side to 32, cut the middle) sees only blue.
+        var dir = TestPaths.NewTempDir();
+        Directory.CreateDirectory(Path.Combine(dir, "bands"));
+        using (var bitmap = new SKBitmap(300, 100))
+        {
+            for (int y = 0; y < 100; y++)
+                for (int x = 0; x < 300; x++) bitmap.SetPixel(x, y, x is >= 100 and < 200 ? SKColors.Blue : SKColors.Red);
+            using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(Path.Combine(dir, "bands", "wide.png"), png.ToArray());
+        }
+
+        var cropped = ImageFolderReader.Read(dir, (32, 32), mode: ResizeMode.CenterCrop).Image(0).ToArray();
+        var stretched = ImageFolderReader.Read(dir, (32, 32)).Image(0).ToArray();
+
+        int plane = 32 * 32;
+        Assert.IsTrue(cropped[..plane].All(r => r < 10) && cropped[(2 * plane)..].All(b => b > 245), "the centre crop holds only the blue middle");
+        Assert.IsGreaterThan(plane / 2, stretched[..plane].Count(r => r > 245), "stretching keeps the red sides (two thirds of the width)");
+        StringAssert.Contains(ImageFolderReader.Read(dir, (32, 32), mode: ResizeMode.CenterCrop).Source, "centre-cropped to 32x32");
+    }
+
+    [TestMethod]
     public void CorruptJpegNamesTheFile()
     {
         var root = CopyOfSampleClass(out var classDir);

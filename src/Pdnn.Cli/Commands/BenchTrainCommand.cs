@@ -20,11 +20,12 @@ static class BenchTrainCommand
         var device = CommonOptions.Device();
         var adversarial = new Option<string>("--adversarial") { Description = "Measure adversarial training steps: none, fgsm, fgsm-rs, pgd, trades.", DefaultValueFactory = _ => "none" };
         var attackSteps = new Option<int>("--attack-steps") { Description = "Inner steps of pgd and trades.", DefaultValueFactory = _ => 7 };
+        var imageSize = new Option<int>("--image-size") { Description = "Side of the square synthetic images (32 for CIFAR-10; 64 or 96 for Imagenette crops).", DefaultValueFactory = _ => 32 };
         var results = new Option<string?>("--results") { Description = "Append a Markdown table row with the result to this file." };
 
         var command = new Command("bench-train", "Measure classifier training throughput (images/s): SGD steps with augmentation, forward and backward.")
         {
-            arch, batch, steps, warmup, repeats, device, adversarial, attackSteps, results,
+            arch, batch, steps, warmup, repeats, device, adversarial, attackSteps, imageSize, results,
         };
         command.SetAction(r => CommonOptions.Run(() =>
         {
@@ -35,16 +36,17 @@ static class BenchTrainCommand
             {
                 var result = TrainingBenchmark.Measure(ResNetSpec.FromName(r.GetValue(arch)!).Name, r.GetValue(batch), r.GetValue(steps),
                                                        r.GetValue(warmup), deviceChoice.Device, seed: i,
-                                                       new AdversarialOptions { Kind = TrainClassifierCommand.ParseKind(r.GetValue(adversarial)!), Steps = r.GetValue(attackSteps) });
+                                                       new AdversarialOptions { Kind = TrainClassifierCommand.ParseKind(r.GetValue(adversarial)!), Steps = r.GetValue(attackSteps) },
+                                                       imageSize: r.GetValue(imageSize) is var side and > 0 ? side : throw new ArgumentException("--image-size must be positive."));
                 AnsiConsole.MarkupLineInterpolated($"run {i + 1}: {result.ImagesPerSecond:F1} images/s ({result.Steps} steps of {result.BatchSize} in {result.Seconds:F2} s)");
                 runs.Add(result);
             }
             var median = runs.OrderBy(x => x.ImagesPerSecond).ElementAt(runs.Count / 2);
-            AnsiConsole.MarkupLineInterpolated($"[green]{median.Architecture}, batch {median.BatchSize}, {median.Recipe}: {median.ImagesPerSecond:F1} images/s (median of {runs.Count})[/] on {Hardware.Describe(deviceChoice)}");
+            AnsiConsole.MarkupLineInterpolated($"[green]{median.Architecture} at {median.ImageSize}x{median.ImageSize}, batch {median.BatchSize}, {median.Recipe}: {median.ImagesPerSecond:F1} images/s (median of {runs.Count})[/] on {Hardware.Describe(deviceChoice)}");
             if (r.GetValue(results) is { } file)
             {
                 var row = string.Create(CultureInfo.InvariantCulture,
-                    $"| {DateTime.UtcNow:yyyy-MM-dd} | {median.Architecture}{(median.Recipe == "clean" ? "" : ", " + median.Recipe)} | {median.BatchSize} | {median.ImagesPerSecond:F1} | {string.Join(" / ", runs.Select(x => x.ImagesPerSecond.ToString("F1", CultureInfo.InvariantCulture)))} | {deviceChoice.Device} | {Hardware.Describe(deviceChoice)} | TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version} |");
+                    $"| {DateTime.UtcNow:yyyy-MM-dd} | {median.Architecture}{(median.ImageSize == 32 ? "" : $" at {median.ImageSize}x{median.ImageSize}")}{(median.Recipe == "clean" ? "" : ", " + median.Recipe)} | {median.BatchSize} | {median.ImagesPerSecond:F1} | {string.Join(" / ", runs.Select(x => x.ImagesPerSecond.ToString("F1", CultureInfo.InvariantCulture)))} | {deviceChoice.Device} | {Hardware.Describe(deviceChoice)} | TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version} |");
                 File.AppendAllLines(file, [row]);
                 AnsiConsole.MarkupLineInterpolated($"appended to {file}");
             }

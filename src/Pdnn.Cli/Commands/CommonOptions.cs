@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pdnn.Data;
+using Pdnn.Data.Readers;
 using Spectre.Console;
 
 namespace Pdnn.Cli.Commands;
@@ -20,6 +21,13 @@ static class CommonOptions
         Description = "Resize images to HxW (e.g. 32x32, 64x64); default: keep the files' size, which must then agree.",
     };
 
+    public static Option<bool> CenterCrop() => new("--center-crop")
+    {
+        Description = "With --image-size: resize the short side and cut the centre (keeps the aspect ratio, as ML.NET's ResizeImages with IsoCrop) instead of stretching the whole image; for photographs such as Imagenette.",
+    };
+
+    public static ResizeMode Mode(bool centerCrop) => centerCrop ? ResizeMode.CenterCrop : ResizeMode.Stretch;
+
     public static Option<bool> NoCache() => new("--no-cache")
     {
         Description = "Decode the images again instead of using the decode cache ($PDNN_CACHE_DIR, else ~/.cache/pdnn).",
@@ -37,11 +45,13 @@ static class CommonOptions
     }
 
     /// <summary>Loads a split through the cache, with a progress line while JPEGs decode, and says what it loaded.</summary>
-    public static ImageDataset LoadData(string path, Split split, (int, int)? size, bool noCache)
+    public static ImageDataset LoadData(string path, Split split, (int, int)? size, bool noCache, ResizeMode mode = ResizeMode.Stretch)
     {
+        if (mode != ResizeMode.Stretch && size == null) throw new ArgumentException("--center-crop needs --image-size (the size to cut).");
         var result = DatasetLoader.Open(path, split, new DatasetLoader.Options
         {
             Size = size,
+            Resize = mode,
             UseCache = !noCache,
             // A live count on a terminal; nothing in logs, where carriage returns would pile up.
             Progress = Console.IsErrorRedirected ? null : new Progress<int>(n => Console.Error.Write($"\rdecoding images: {n}")),

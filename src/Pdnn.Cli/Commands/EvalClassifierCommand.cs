@@ -20,10 +20,11 @@ static class EvalClassifierCommand
         var device = CommonOptions.Device();
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass.", DefaultValueFactory = _ => 500 };
         var noCache = CommonOptions.NoCache();
+        var centerCrop = CommonOptions.CenterCrop();
 
         var command = new Command("eval-classifier", "Test accuracy (overall and per class) of a trained classifier.")
         {
-            model, data, split, n, seed, device, batch, noCache,
+            model, data, split, n, seed, device, batch, noCache, centerCrop,
         };
         command.SetAction(r => CommonOptions.Run(() =>
         {
@@ -31,7 +32,8 @@ static class EvalClassifierCommand
             AnsiConsole.MarkupLineInterpolated($"[grey]device:[/] {deviceChoice.Description}");
             var (classifier, card) = ClassifierFile.Load(r.GetValue(model)!, deviceChoice.Device);
             var size = (card.InputShape[1], card.InputShape[2]);
-            var dataset = CommonOptions.LoadData(r.GetValue(data)!, r.GetValue(split), size, r.GetValue(noCache));
+            var dataset = CommonOptions.LoadData(r.GetValue(data)!, r.GetValue(split), size, r.GetValue(noCache),
+                CommonOptions.Mode(r.GetValue(centerCrop) || TrainedOnCentreCrops(card)));
             if (!dataset.ClassNames.SequenceEqual(card.ClassNames))
                 throw new ArgumentException($"the data's classes ({string.Join(", ", dataset.ClassNames)}) differ from the model's ({string.Join(", ", card.ClassNames)}).");
             if (r.GetValue(n) is { } count) dataset = dataset.Sample(count, r.GetValue(seed));
@@ -47,4 +49,7 @@ static class EvalClassifierCommand
         }));
         return command;
     }
+
+    /// <summary>A classifier trained on centre crops (its card's training data says so) is tested on centre crops too.</summary>
+    static bool TrainedOnCentreCrops(ModelCard card) => card.TrainData.Contains(", centre-cropped to ", StringComparison.Ordinal);
 }

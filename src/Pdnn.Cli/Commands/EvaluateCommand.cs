@@ -6,6 +6,7 @@ using Pdnn.Attacks.Evaluation;
 using Pdnn.Attacks.MLNet;
 using Pdnn.Attacks.Reports;
 using Pdnn.Data;
+using Pdnn.Data.Readers;
 using Pdnn.MLNet;
 using Pdnn.Torch.Devices;
 using Pdnn.Torch.Training;
@@ -40,7 +41,7 @@ static class EvaluateCommand
         var target = new Option<string>("--query-target") { Description = "What query-only attacks query: chain (the deployed ML.NET/ONNX chain) or twin.", DefaultValueFactory = _ => "chain" };
         var curve = new Option<string>("--eps-curve") { Description = "ε values (in /255) for the accuracy-vs-ε figure under PGD (EOT-PGD for randomised defences); empty: none.", DefaultValueFactory = _ => "0,2,4,8,16,32,64" };
         var curveN = new Option<int>("--curve-n") { Description = "Images for the ε curve (the first of the sample).", DefaultValueFactory = _ => 100 };
-        var data = new Option<string?>("--data") { Description = $"Test data (default: the bundled sample, {DemoCommand.SampleFolder})." };
+        var data = new Option<string?>("--data") { Description = $"Test data (default: the bundled sample, {DemoCommand.SampleFolder}). An Imagenette folder (imagenette2-160) is recognised: its validation images are cut to 64x64 centre crops and the defences are the Imagenette classifier's (none, fs, ss, jpeg)." };
         var device = CommonOptions.Device();
         var output = new Option<string>("--out") { Description = "Output folder.", DefaultValueFactory = _ => "out/evaluation" };
         var batchSize = new Option<int>("--batch-size")
@@ -73,11 +74,16 @@ static class EvaluateCommand
             if (r.GetValue(queryBatch) < 1) throw new ArgumentException($"--query-batch {r.GetValue(queryBatch)}: expected at least 1.");
             var names = AttackSuite.Parse(Get(attacks, "1px,10px,fgsm,pgd,fgsm-transfer,pgd-transfer,eot-pgd,apgd-ce,square"));
             var modelsFolder = r.GetValue(models) ?? ShippedModels.FindFolder() ?? throw new DirectoryNotFoundException("the shipped models folder was not found; pass --models.");
-            var defences = Defences(r.GetValue(defense)!, Get(grid, "4"), modelsFolder);
+            var dataPath = r.GetValue(data) ?? DemoCommand.FindSample();
+            // Imagenette: 64x64 centre crops (the pixels ML.NET's ResizeImages gives) and the Imagenette classifier's defences.
+            bool imagenette = ImagenetteModels.Recognises(dataPath);
+            var defences = imagenette ? ImagenetteDefences(r.GetValue(defense)!) : Defences(r.GetValue(defense)!, Get(grid, "4"), modelsFolder);
             var curveEps = Get(curve, "0,4,8,16,32").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => ParseEpsilon(v + "/255")).ToList();
             bool queryChain = r.GetValue(target) switch { "chain" => true, "twin" => false, var t => throw new ArgumentException($"--query-target '{t}': expected chain or twin.") };
             var modelsDir = modelsFolder;
-            var test = CommonOptions.LoadData(r.GetValue(data) ?? DemoCommand.FindSample(), Split.Test, null, noCache: false);
+            var test = imagenette
+                ? ImagenetteModels.WithClassNames(CommonOptions.LoadData(dataPath, Split.Test, (ImagenetteModels.ImageSize, ImagenetteModels.ImageSize), noCache: false, ResizeMode.CenterCrop))
+                : CommonOptions.LoadData(dataPath, Split.Test, null, noCache: false);
             var outDir = r.GetValue(output)!;
             var part = r.GetValue(shard) is { } shardText ? Shard.Parse(shardText) : null;
             bool resuming = r.GetValue(resume);
@@ -100,11 +106,11 @@ static class EvaluateCommand
                 if (!resuming && DefenceRun.IsUnfinished(dir))
                     throw new InvalidOperationException($"{dir} holds an unfinished evaluation; continue it with --resume (same options), or delete the folder to start afresh.");
                 if (!resuming) DefenceRun.Clear(dir);
-                var description = ShippedModels.Describe(defence, g);
+                var description = imagenette ? ImagenetteModels.Describe(defence) : ShippedModels.Describe(defence, g);
                 AnsiConsole.MarkupLineInterpolated($"[bold]{description}[/]: {string.Join(", ", names)}; ε = {r.GetValue(eps)}; {Math.Min(sampleSize, test.Count)} images{(part is null ? "" : $", shard {part}")}");
                 var ml = new MLContext(seed: settings.Seed);
                 var view = ml.Data.LoadFromImageDataset(sample);
-                var model = ShippedModels.Chain(ml, modelsDir, defence, g, settings.Seed).Fit(view);
+                var model = (imagenette ? ImagenetteModels.Defence(ml, modelsDir, defence) : ShippedModels.Chain(ml, modelsDir, defence, g, settings.Seed)).Fit(view);
                 var options = new AttackEvaluatorOptions
                 {
                     Attacks = names, Settings = settings, QueryDeployedChain = queryChain, Device = r.GetValue(device)!,
@@ -171,6 +177,12 @@ static class EvaluateCommand
     }
 
     /// <summary>The (defence, grid) pairs to evaluate; fir expands to each grid size.</summary>
+    static List<(string Defence, int Grid)> ImagenetteDefences(string list) =>
+        (list == "all" ? ImagenetteModels.Defences : list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        .Select(d => ImagenetteModels.Defences.Contains(d) ? (d, 1)
+            : throw new ArgumentException($"--defense '{d}': on Imagenette, expected one of {string.Join(", ", ImagenetteModels.Defences)} or all."))
+        .ToList();
+
     static List<(string Defence, int Grid)> Defences(string list, string grids, string models)
     {
         // "all" means every defence whose models are shipped; one named explicitly must be there (Chain says which file is missing).

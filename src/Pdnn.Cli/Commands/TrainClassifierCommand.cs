@@ -23,7 +23,7 @@ static class TrainClassifierCommand
         var weightDecay = new Option<double>("--weight-decay") { Description = "L2 weight decay.", DefaultValueFactory = _ => 5e-4 };
         var schedule = new Option<ScheduleKind>("--schedule") { Description = "Learning-rate schedule: Cosine, Step (x0.1 at 50% and 75%), or OneCycle (linear up to --lr over the first 40%, then down to 0; Wong et al.'s fast adversarial training).", DefaultValueFactory = _ => ScheduleKind.Cosine };
         var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing (0 = off; 0.1 for the paper's LS baseline).", DefaultValueFactory = _ => 0.0 };
-        var noAugment = new Option<bool>("--no-augment") { Description = "Turn off random crop (padding 4) and horizontal flip." };
+        var noAugment = new Option<bool>("--no-augment") { Description = "Turn off random crop (zero padding of an eighth of the image side: 4 at 32x32, 8 at 64x64) and horizontal flip." };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var output = new Option<string>("--out") { Description = "Output folder: classifier.weights.bin, classifier.card.json, history.csv, checkpoint/.", Required = true };
@@ -31,6 +31,7 @@ static class TrainClassifierCommand
         var maxMinutes = new Option<double?>("--max-minutes") { Description = $"Stop cleanly after this much time, with a checkpoint; exit code {ClassifierTraining.ExitStoppedEarly}, continue with --resume." };
         var trainLimit = new Option<int?>("--train-limit") { Description = "Use only a uniform random subset of this many training images (seeded)." };
         var imageSize = CommonOptions.ImageSize();
+        var centerCrop = CommonOptions.CenterCrop();
         var noCache = CommonOptions.NoCache();
         var recreationOption = new Option<string?>("--recreation") { Description = "Train (and test) on recreations by this model folder (pdnn train-sr / train-inpainter output): the paper's classifiers with subscript T." };
         var init = new Option<string?>("--init") { Description = "Start from this classifier's weights (a classifier folder) instead of the seeded initialisation: fine-tuning." };
@@ -48,7 +49,7 @@ static class TrainClassifierCommand
         var command = new Command("train-classifier", "Train a CIFAR-style ResNet classifier with TorchSharp; checkpoints, resumes, stops at a time budget.")
         {
             data, testData, arch, epochs, batch, lr, momentum, weightDecay, schedule, labelSmoothing, noAugment, seed,
-            device, output, resume, maxMinutes, trainLimit, imageSize, noCache, recreationOption, init,
+            device, output, resume, maxMinutes, trainLimit, imageSize, centerCrop, noCache, recreationOption, init,
             adversarial, eps, attackSteps, attackStepSize, cleanWeight, tradesBeta, craftThrough, heldOut, onCollapse, keep,
         };
         command.SetAction(r => CommonOptions.Run(() =>
@@ -104,10 +105,10 @@ static class TrainClassifierCommand
                 throw new ArgumentException($"--init {r.GetValue(init)} holds a {i.Item2.Architecture}, not the --arch {options.Architecture} to train.");
             options = options with { Recreation = recreation?.Description, InitialWeights = r.GetValue(init) };
             var size = CommonOptions.ParseSize(r.GetValue(imageSize));
-            var train = CommonOptions.LoadData(r.GetValue(data)!, Split.Train, size, r.GetValue(noCache));
+            var train = CommonOptions.LoadData(r.GetValue(data)!, Split.Train, size, r.GetValue(noCache), CommonOptions.Mode(r.GetValue(centerCrop)));
             if (r.GetValue(trainLimit) is { } limit) train = train.Sample(Positive(limit, "--train-limit"), options.Seed);
             var testPath = r.GetValue(testData) ?? r.GetValue(data)!;
-            var test = testPath == "none" ? null : CommonOptions.LoadData(testPath, Split.Test, size, r.GetValue(noCache));
+            var test = testPath == "none" ? null : CommonOptions.LoadData(testPath, Split.Test, size, r.GetValue(noCache), CommonOptions.Mode(r.GetValue(centerCrop)));
             if (test != null && (test.Height, test.Width) != (train.Height, train.Width))
                 throw new ArgumentException($"test images are {test.Height}x{test.Width}, training images {train.Height}x{train.Width}; pass --image-size to resize both.");
             if (test != null && !test.ClassNames.SequenceEqual(train.ClassNames))

@@ -31,9 +31,11 @@ public static class ImageFolderReader
 
     /// <summary>
     /// Decodes every image (in parallel) into one RGB byte buffer. Without <paramref name="size"/>, all images must
-    /// have the size of the first one; with it, each is resized bilinearly to (height, width).
+    /// have the size of the first one; with it, each is resized bilinearly to (height, width), stretched or centre-cropped
+    /// by <paramref name="mode"/>.
     /// </summary>
-    public static ImageDataset Read(string root, (int Height, int Width)? size = null, IProgress<int>? progress = null)
+    public static ImageDataset Read(string root, (int Height, int Width)? size = null, IProgress<int>? progress = null,
+                                    ResizeMode mode = ResizeMode.Stretch)
     {
         var listing = List(root);
         var files = listing.SelectMany((c, label) => c.Files.Select(f => (File: f, Label: label))).ToArray();
@@ -48,7 +50,7 @@ public static class ImageFolderReader
         {
             Parallel.For(0, files.Length, i =>
             {
-                ImageDecoder.DecodeRgb(files[i].File, pixels.AsSpan((int)(i * imageBytes), (int)imageBytes), height, width, resize: size != null);
+                ImageDecoder.DecodeRgb(files[i].File, pixels.AsSpan((int)(i * imageBytes), (int)imageBytes), height, width, resize: size != null, mode);
                 int n = Interlocked.Increment(ref done);
                 if (n % 1000 == 0 || n == files.Length) progress?.Report(n);
             });
@@ -62,7 +64,7 @@ public static class ImageFolderReader
         {
             throw new DataFormatException(root, $"decoding failed: {e.InnerExceptions[0].Message}", e.InnerExceptions[0]);
         }
-        var resized = size != null ? $", resized to {height}x{width}" : "";
+        var resized = size == null ? "" : mode == ResizeMode.CenterCrop ? $", centre-cropped to {height}x{width}" : $", resized to {height}x{width}";
         return new ImageDataset(pixels, labels, listing.Select(c => c.ClassName).ToList(), 3, height, width,
                                 $"ImageFolder {root}{resized}");
     }

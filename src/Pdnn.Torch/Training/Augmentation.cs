@@ -3,12 +3,15 @@ using static TorchSharp.torch;
 namespace Pdnn.Torch.Training;
 
 /// <summary>
-/// The standard CIFAR augmentation, random crop with zero padding 4 plus random horizontal flip, done for a whole batch
+/// The standard CIFAR augmentation, random crop with zero padding 4 (an eighth of the side at other sizes) plus random horizontal flip, done for a whole batch
 /// as one gather on the device. The random draws come from a seeded System.Random, so a step's augmentation is the
 /// same whether the run was interrupted or not.
 /// </summary>
 public static class Augmentation
 {
+    /// <summary>The crop's padding for images of this height: an eighth of the side (CIFAR's 4 at 32x32, 8 at 64x64).</summary>
+    public static int Padding(int height) => Math.Max(1, height / 8);
+
     public static Tensor CropAndFlip(Tensor images, Random random, int padding = 4)
     {
         long n = images.shape[0], c = images.shape[1], h = images.shape[2], w = images.shape[3];

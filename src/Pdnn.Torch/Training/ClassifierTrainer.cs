@@ -112,7 +112,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                     double lr = LearningRateSchedule.At(options.Schedule, options.LearningRate, state.GlobalStep, totalSteps);
                     foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                     var (x, y) = trainImages.Batch(order.AsSpan(step * options.BatchSize, options.BatchSize));
-                    if (options.Augment) x = Augmentation.CropAndFlip(x, new Random(Seeds.Derive(options.Seed, Seeds.AugmentStream, epoch, step)));
+                    if (options.Augment) x = Augmentation.CropAndFlip(x, new Random(Seeds.Derive(options.Seed, Seeds.AugmentStream, epoch, step)), Augmentation.Padding(train.Height));
                     // The recreation's noise and the adversary's random start, reproducibly.
                     if (recreate != null || adversary != null) manual_seed(Seeds.Derive(options.Seed, Seeds.NoiseStream, epoch, step));
                     var (loss, logits) = adversary == null

@@ -6,13 +6,13 @@ using static TorchSharp.torch;
 
 namespace Pdnn.Torch.Training;
 
-public sealed record BenchmarkResult(string Architecture, int BatchSize, int Steps, double Seconds, string Recipe = "clean")
+public sealed record BenchmarkResult(string Architecture, int BatchSize, int Steps, double Seconds, string Recipe = "clean", int ImageSize = 32)
 {
     public double ImagesPerSecond => BatchSize * Steps / Seconds;
 }
 
 /// <summary>
-/// Training throughput: full SGD steps (augmentation, forward, backward, update) on synthetic 32x32 images, timed after
+/// Training throughput: full SGD steps (augmentation, forward, backward, update) on synthetic square images (32x32 unless told), timed after
 /// warm-up steps and with the device synchronised at both ends. Pixel values do not change the arithmetic, so synthetic
 /// images measure the same work as real ones. With an adversary, each step also crafts its examples (FGSM-RS: one extra
 /// forward/backward; PGD-k: k), as adversarial training does.
@@ -20,13 +20,13 @@ public sealed record BenchmarkResult(string Architecture, int BatchSize, int Ste
 public static class TrainingBenchmark
 {
     public static BenchmarkResult Measure(string architecture, int batchSize, int steps, int warmup, Device device, int seed = 0,
-                                          AdversarialOptions? adversarial = null)
+                                          AdversarialOptions? adversarial = null, int imageSize = 32)
     {
         manual_seed(seed);
         var model = new CifarResNet(ResNetSpec.FromName(architecture), 10);
         model.to(device).train();
         var optimizer = optim.SGD(model.parameters(), 0.05, momentum: 0.9, weight_decay: 5e-4);
-        using var images = randint(0, 256, [batchSize, 3, 32, 32], dtype: ScalarType.Byte, device: device);
+        using var images = randint(0, 256, [batchSize, 3, imageSize, imageSize], dtype: ScalarType.Byte, device: device);
         using var labels = randint(0, 10, [batchSize], dtype: ScalarType.Int64, device: device);
         var random = new Random(seed);
         var adversary = adversarial is { Enabled: true } ? new TrainingAdversary(adversarial) : null;
@@ -36,7 +36,7 @@ public static class TrainingBenchmark
             for (int i = 0; i < count; i++)
             {
                 using var scope = NewDisposeScope();
-                var x = Augmentation.CropAndFlip(images.to(ScalarType.Float32).div_(255f), random);
+                var x = Augmentation.CropAndFlip(images.to(ScalarType.Float32).div_(255f), random, Augmentation.Padding(imageSize));
                 if (adversary == null) ClassifierTrainer.Step(model, optimizer, x, labels, 0);
                 else ClassifierTrainer.AdversarialStep(model, optimizer, adversary, model.forward, null, x, labels, 0);
             }
@@ -46,7 +46,7 @@ public static class TrainingBenchmark
         RunSteps(warmup);
         var clock = Stopwatch.StartNew();
         RunSteps(steps);
-        return new BenchmarkResult(architecture, batchSize, steps, clock.Elapsed.TotalSeconds, adversary?.Options.Describe() ?? "clean");
+        return new BenchmarkResult(architecture, batchSize, steps, clock.Elapsed.TotalSeconds, adversary?.Options.Describe() ?? "clean", imageSize);
     }
 
     static void Synchronize(Device device)
