@@ -27,12 +27,34 @@ public static class ShippedModels
         ["fir-adv"] = "resnet20-cifar10-on-inpainter-lite-g1-adv",
     };
 
+    /// <summary>
+    /// Chains named for the paper's ablations, not part of "all": Table 3's SR (the NSR generator without δ at inference)
+    /// and NSR with one kind of noise, each with the T classifier (fine-tuned on NSR's recreations) or, with the suffix
+    /// "-plain", the plain ResNet-20; and Table 1's ResNetpruned (ResNet-20 pruned to 80% by weight magnitude).
+    /// </summary>
+    public static readonly string[] Ablations = ["sr", "nsr-gaussian", "nsr-sp", "sr-plain", "nsr-plain", "nsr-gaussian-plain", "nsr-sp-plain", "pruned"];
+
+    /// <summary>Every name <see cref="Chain(MLContext, string, string, int, int, Execution.RandomnessKey)"/> accepts.</summary>
+    public static IEnumerable<string> Names => Defences.Concat(Ablations);
+
     /// <summary>Whether <paramref name="models"/> holds every model of <paramref name="defence"/> (the adversarially trained ones ship one by one).</summary>
     public static bool IsShipped(string models, string defence) =>
-        !AdversarialClassifiers.TryGetValue(defence, out var folder) || System.IO.File.Exists(Path.Combine(models, folder, "classifier.onnx"));
+        defence == "pruned" ? System.IO.File.Exists(Path.Combine(models, PrunedClassifier, "classifier.onnx"))
+        : !AdversarialClassifiers.TryGetValue(defence, out var folder) || System.IO.File.Exists(Path.Combine(models, folder, "classifier.onnx"));
+
+    /// <summary>The model folder of ResNetpruned.</summary>
+    public const string PrunedClassifier = "resnet20-cifar10-pruned80";
 
     /// <summary>NSR's δ (paper, Table 3: Gaussian variance 0.01 and salt-and-pepper 0.01).</summary>
     public static readonly NoiseOptions NsrNoise = new() { GaussianVariance = 0.01, SaltProbability = 0.01, PepperProbability = 0.01 };
+
+    /// <summary>δ of each NSR variant of Table 3 (null: SR, no noise): both noises, Gaussian 0.01 only, salt-and-pepper 0.01 only.</summary>
+    static readonly Dictionary<string, NoiseOptions?> NsrVariants = new()
+    {
+        ["nsr"] = NsrNoise, ["sr"] = null,
+        ["nsr-gaussian"] = new NoiseOptions { GaussianVariance = 0.01 },
+        ["nsr-sp"] = new NoiseOptions { SaltProbability = 0.01, PepperProbability = 0.01 },
+    };
 
     /// <summary>A human name of the defence, for tables.</summary>
     public static string Describe(string defence, int grid = 1) => defence switch
@@ -49,10 +71,18 @@ public static class ShippedModels
         "resnet-adv-pgd" => "ResNet-20, PGD-7 adversarial training",
         "nsr-adv" => "NSRadv: NSR (lite), classifier FGSM-RS-trained through the φDNN",
         "fir-adv" => "FIRadv: FIR (lite, g=1), classifier FGSM-RS-trained through the φDNN",
+        "sr" => "SR (lite SR, no noise), T classifier",
+        "nsr-gaussian" => "NSR (lite SR; Gaussian 0.01), T classifier",
+        "nsr-sp" => "NSR (lite SR; s&p 0.01), T classifier",
+        "sr-plain" => "SR (lite SR, no noise), plain ResNet-20",
+        "nsr-plain" => "NSR (lite SR; Gaussian 0.01 + s&p 0.01), plain ResNet-20",
+        "nsr-gaussian-plain" => "NSR (lite SR; Gaussian 0.01), plain ResNet-20",
+        "nsr-sp-plain" => "NSR (lite SR; s&p 0.01), plain ResNet-20",
+        "pruned" => "ResNet-20 pruned 80% by weight magnitude (ResNetpruned)",
         _ => throw Unknown(defence),
     };
 
-    static ArgumentException Unknown(string defence) => new($"defence '{defence}': expected one of {string.Join(", ", Defences)}.");
+    static ArgumentException Unknown(string defence) => new($"defence '{defence}': expected one of {string.Join(", ", Names)}.");
 
     /// <summary>
     /// The chain of <paramref name="defence"/> reading column "Image" (3x32x32 in [0,1]); models from <paramref name="models"/>.
@@ -74,9 +104,6 @@ public static class ShippedModels
         return defence switch
         {
             "none" => classifier,
-            "nsr" => ml.Transforms.NoisyCorrupt("Image", NsrNoise, seed: seed, randomness: randomness)
-                .Append(ml.Transforms.SuperResolve("Image", File("sr-lite-cifar10", "sr-generator.onnx")))
-                .Append(ml.Transforms.RobustClassify(Tuned("sr-lite"))),
             "fir" => ml.Transforms.MaskedInpaintAggregate("Image", File($"inpainter-lite-g{grid}-cifar10", "inpainter.onnx"), gridCell: grid, seed: seed)
                 .Append(ml.Transforms.RobustClassify(Tuned($"inpainter-lite-g{grid}"))),
             "fs" => ml.Transforms.FeatureSqueeze("Image", bits: 4).Append(classifier),
@@ -89,8 +116,21 @@ public static class ShippedModels
                 .Append(Adversarial()),
             "fir-adv" => ml.Transforms.MaskedInpaintAggregate("Image", File("inpainter-lite-g1-cifar10", "inpainter.onnx"), gridCell: 1, seed: seed)
                 .Append(Adversarial()),
+            "pruned" => ml.Transforms.RobustClassify(File(PrunedClassifier, "classifier.onnx")),
+            "nsr" or "sr" or "nsr-gaussian" or "nsr-sp" => NsrVariant(defence, plain: false),
+            "sr-plain" or "nsr-plain" or "nsr-gaussian-plain" or "nsr-sp-plain" => NsrVariant(defence[..^"-plain".Length], plain: true),
             _ => throw Unknown(defence),
         };
+
+        // NSR, and Table 3's variants: the generator behind one kind of noise (or none: SR), before the T classifier or the plain one.
+        IEstimator<ITransformer> NsrVariant(string name, bool plain)
+        {
+            var noise = NsrVariants[name];
+            var recreate = ml.Transforms.SuperResolve("Image", File("sr-lite-cifar10", "sr-generator.onnx"));
+            var classify = ml.Transforms.RobustClassify(plain ? File("resnet20-cifar10", "classifier.onnx") : Tuned("sr-lite"));
+            return noise is null ? recreate.Append(classify)
+                : ml.Transforms.NoisyCorrupt("Image", noise, seed: seed, randomness: randomness).Append(recreate).Append(classify);
+        }
     }
 
     /// <summary>The environment variable that names a models folder, ahead of every other place.</summary>

@@ -39,6 +39,9 @@ public sealed class TwinTests
     [DataRow("fs", 1)]
     [DataRow("ss", 1)]
     [DataRow("jpeg", 1)]
+    [DataRow("sr", 1)]
+    [DataRow("sr-plain", 1)]
+    [DataRow("pruned", 1)]
     public void DeterministicDefencesTwinEqualsTheChain(string defence, int grid)
     {
         var ml = new MLContext(seed: 0);
@@ -49,6 +52,34 @@ public sealed class TwinTests
         using var noGrad = no_grad();
         var probabilities = nn.functional.softmax(twin.Logits(Batch(Pixels(Test), Test.Count)), 1);
         Assert.IsLessThan(1e-4f, MaxDifference(Scores(ml, model, data), probabilities), twin.Description);
+    }
+
+    /// <summary>Table 3's chains: each NSR variant has its own δ (none for SR) before the one SR generator, and the T or the plain classifier.</summary>
+    [TestMethod]
+    [DataRow("nsr", 0.01, 0.01, "resnet20-cifar10-on-sr-lite")]
+    [DataRow("nsr-plain", 0.01, 0.01, "resnet20-cifar10")]
+    [DataRow("nsr-gaussian", 0.01, 0.0, "resnet20-cifar10-on-sr-lite")]
+    [DataRow("nsr-gaussian-plain", 0.01, 0.0, "resnet20-cifar10")]
+    [DataRow("nsr-sp", 0.0, 0.01, "resnet20-cifar10-on-sr-lite")]
+    [DataRow("nsr-sp-plain", 0.0, 0.01, "resnet20-cifar10")]
+    [DataRow("sr", null, null, "resnet20-cifar10-on-sr-lite")]
+    [DataRow("sr-plain", null, null, "resnet20-cifar10")]
+    public void NsrVariantsHaveTheirNoiseAndClassifier(string defence, double? variance, double? saltAndPepper, string classifier)
+    {
+        var ml = new MLContext(seed: 0);
+        var model = (IEnumerable<ITransformer>)ShippedModels.Chain(ml, Models, defence).Fit(ml.Data.LoadFromImageDataset(Test));
+        var stages = model.Cast<BatchedImageTransformer>().Select(t => t.Describe()).ToList();
+
+        Assert.AreEqual(variance is null ? "SuperResolve,RobustClassify" : "NoisyCorrupt,SuperResolve,RobustClassify", string.Join(',', stages.Select(s => s.Kind)));
+        if (variance is { } v)
+        {
+            var noise = stages[0].Parameters;
+            Assert.AreEqual((v, saltAndPepper!.Value, saltAndPepper.Value), (noise["gaussianVariance"], noise["salt"], noise["pepper"]));
+        }
+        Assert.AreEqual(Path.Combine(Models, "sr-lite-cifar10", "sr-generator.onnx"), stages[^2].Model);
+        Assert.AreEqual(Path.Combine(Models, classifier, "classifier.onnx"), stages[^1].Model);
+        using var twin = ChainTwin.FromChain((ITransformer)model, CPU);
+        Assert.AreEqual(variance is not null, twin.Randomised, twin.Description);
     }
 
     [TestMethod]

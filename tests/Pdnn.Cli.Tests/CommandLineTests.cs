@@ -144,6 +144,27 @@ public sealed class CommandLineTests
         var model = PdnnProcess.Run("eval-classifier", "--model", "/no/model", "--data", TestPaths.Sample, "--device", "cpu");
         Assert.AreEqual(2, model.ExitCode, model.ToString());
         StringAssert.Contains(model.Output, "/no/model");
+
+        var prune = PdnnProcess.Run("train-classifier", "--data", TestPaths.Sample, "--prune", "1.5", "--out", TestPaths.NewTempDir());
+        Assert.AreEqual(2, prune.ExitCode, prune.ToString());
+        StringAssert.Contains(prune.Output, "--prune 1.5");
+    }
+
+    [TestMethod]
+    public void PruneThenRetrainWritesTheMeasuredSparsityIntoTheCard()
+    {
+        var dense = TestPaths.NewTempDir();
+        var pruned = TestPaths.NewTempDir();
+        string[] common = ["--data", TestPaths.Sample, "--arch", "tiny", "--epochs", "1", "--batch-size", "64", "--lr", "0.05", "--device", "cpu", "--test-data", "none"];
+        var first = PdnnProcess.Run(["train-classifier", .. common, "--out", dense]);
+        Assert.AreEqual(0, first.ExitCode, first.ToString());
+        var second = PdnnProcess.Run(["train-classifier", .. common, "--init", dense, "--prune", "0.8", "--out", pruned]);
+        Assert.AreEqual(0, second.ExitCode, second.ToString());
+
+        var card = JsonDocument.Parse(File.ReadAllText(Path.Combine(pruned, "classifier.card.json"))).RootElement;
+        Assert.AreEqual(0.8, card.GetProperty("Sparsity").GetDouble(), 0.001);
+        var denseCard = JsonDocument.Parse(File.ReadAllText(Path.Combine(dense, "classifier.card.json"))).RootElement;
+        Assert.AreEqual(JsonValueKind.Null, denseCard.GetProperty("Sparsity").ValueKind);
     }
 
     [TestMethod]

@@ -26,7 +26,7 @@ static class EvaluateCommand
 {
     public static Command Create()
     {
-        var defense = new Option<string>("--defense") { Description = "Comma-separated: none, nsr, fir, fs, ss, jpeg, ls, and the adversarially trained resnet-adv (the paper's FGSM recipe), resnet-adv-rs (FGSM-RS), resnet-adv-pgd (PGD-7), nsr-adv, fir-adv (g = 1); or all (every defence whose models are shipped).", DefaultValueFactory = _ => "all" };
+        var defense = new Option<string>("--defense") { Description = "Comma-separated: none, nsr, fir, fs, ss, jpeg, ls, and the adversarially trained resnet-adv (the paper's FGSM recipe), resnet-adv-rs (FGSM-RS), resnet-adv-pgd (PGD-7), nsr-adv, fir-adv (g = 1); or all (every defence whose models are shipped). Also, not in all, the paper's ablations: sr (NSR's generator without noise), nsr-gaussian, nsr-sp (one kind of noise), each with the T classifier or, suffixed -plain (also nsr-plain), the plain ResNet-20 (Table 3); pruned (ResNet-20 pruned 80%, Table 1).", DefaultValueFactory = _ => "all" };
         var models = new Option<string?>("--models") { Description = "The models folder (default: the repository's models/)." };
         var grid = new Option<string>("--grid") { Description = "FIR's grid cell sizes g, comma-separated (1, 4, 8).", DefaultValueFactory = _ => "1,4,8" };
         var attacks = new Option<string>("--attacks") { Description = $"Comma-separated: {string.Join(", ", AttackSuite.Names)}.", DefaultValueFactory = _ => "1px,10px,fgsm,pgd,fgsm-transfer,pgd-transfer,eot-pgd,apgd-ce,apgd-dlr,square" };
@@ -192,7 +192,7 @@ static class EvaluateCommand
         var result = new List<(string, int)>();
         foreach (var d in names)
         {
-            if (!ShippedModels.Defences.Contains(d)) throw new ArgumentException($"--defense '{d}': expected one of {string.Join(", ", ShippedModels.Defences)} or all.");
+            if (!ShippedModels.Names.Contains(d)) throw new ArgumentException($"--defense '{d}': expected one of {string.Join(", ", ShippedModels.Names)} or all.");
             result.AddRange(d == "fir" ? gs.Select(g => (d, g)) : [(d, 1)]);
         }
         return result;

@@ -34,6 +34,7 @@ static class TrainClassifierCommand
         var centerCrop = CommonOptions.CenterCrop();
         var noCache = CommonOptions.NoCache();
         var recreationOption = new Option<string?>("--recreation") { Description = "Train (and test) on recreations by this model folder (pdnn train-sr / train-inpainter output): the paper's classifiers with subscript T." };
+        var prune = new Option<double>("--prune") { Description = "Magnitude pruning (the paper's ResNetpruned): set this fraction of every conv/linear weight tensor to zero, smallest |w| first, before training (of the --init weights), and keep it zero after every step; e.g. 0.5, then 0.8 from the 0.5 result. 0: off.", DefaultValueFactory = _ => 0.0 };
         var init = new Option<string?>("--init") { Description = "Start from this classifier's weights (a classifier folder) instead of the seeded initialisation: fine-tuning." };
         var adversarial = new Option<string>("--adversarial") { Description = "Adversarial training: none, fgsm (the paper's, from the clean image), fgsm-rs (random start, step 1.25ε; Wong et al. 2020), pgd (Madry et al. 2018) or trades (Zhang et al. 2019).", DefaultValueFactory = _ => "none" };
         var eps = new Option<string>("--eps") { Description = "Adversarial training's L∞ budget, e.g. 8/255.", DefaultValueFactory = _ => "8/255" };
@@ -49,7 +50,7 @@ static class TrainClassifierCommand
         var command = new Command("train-classifier", "Train a CIFAR-style ResNet classifier with TorchSharp; checkpoints, resumes, stops at a time budget.")
         {
             data, testData, arch, epochs, batch, lr, momentum, weightDecay, schedule, labelSmoothing, noAugment, seed,
-            device, output, resume, maxMinutes, trainLimit, imageSize, centerCrop, noCache, recreationOption, init,
+            device, output, resume, maxMinutes, trainLimit, imageSize, centerCrop, noCache, recreationOption, init, prune,
             adversarial, eps, attackSteps, attackStepSize, cleanWeight, tradesBeta, craftThrough, heldOut, onCollapse, keep,
         };
         command.SetAction(r => CommonOptions.Run(() =>
@@ -66,6 +67,7 @@ static class TrainClassifierCommand
                 LabelSmoothing = r.GetValue(labelSmoothing) is var ls and >= 0 and < 1 ? ls : throw new ArgumentException("--label-smoothing must be in [0, 1)."),
                 Augment = !r.GetValue(noAugment),
                 Seed = r.GetValue(seed),
+                Sparsity = r.GetValue(prune) is var p and >= 0 and < 1 ? p : throw new ArgumentException($"--prune {r.GetValue(prune)}: expected a fraction in [0, 1), e.g. 0.8."),
                 MaxMinutes = r.GetValue(maxMinutes),
                 Interrupt = Interruption.OnSignal(),
                 Adversarial = new AdversarialOptions

@@ -32,6 +32,8 @@ public sealed record ModelCard
     /// <summary>The recreation the classifier was trained and tested on (the paper's subscript T), if any.</summary>
     public string? Recreation { get; init; }
     public string? InitialWeights { get; init; }
+    /// <summary>Magnitude pruning: the fraction of conv/linear weights that are zero (measured on the saved weights), if pruned.</summary>
+    public double? Sparsity { get; init; }
     /// <summary>How the classifier was adversarially trained, if it was.</summary>
     public AdversarialTrainingCard? AdversarialTraining { get; init; }
     public string? Command { get; init; }

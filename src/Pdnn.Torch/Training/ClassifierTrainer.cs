@@ -70,6 +70,9 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
             state = Checkpoint.LoadWeights(checkpointDir!, model);
         }
         model.to(device);
+        // Pruned after the weights are final (initial or resumed; a resumed model's zeros are its smallest weights, so
+        // the masks come out the same) and on the device, so the masks live beside the weights.
+        using var pruning = options.Sparsity > 0 ? MagnitudePruning.Prune(model, options.Sparsity) : null;
         var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum,
                                   weight_decay: options.WeightDecay);
         if (resuming)
@@ -118,6 +121,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                     var (loss, logits) = adversary == null
                         ? Step(model, optimizer, Recreated(x, recreate), y, options.LabelSmoothing)
                         : AdversarialStep(model, optimizer, adversary, craftTarget, recreate, x, y, options.LabelSmoothing);
+                    pruning?.Apply();
                     lossSum.add_(loss.detach().to(ScalarType.Float64) * y.shape[0]);
                     correctSum.add_(logits.argmax(1).eq(y).sum());
                     seen += (int)y.shape[0];

@@ -25,6 +25,9 @@ public sealed record TrainOptions
     public AdversarialOptions Adversarial { get; init; } = new();
     /// <summary>Training images held out (seeded) for the per-epoch clean/FGSM/PGD-10 check; 0: none.</summary>
     public int HeldOut { get; init; }
+    /// <summary>Magnitude pruning (the paper's ResNetpruned): this fraction of every conv/linear weight tensor is set to
+    /// zero at the start (smallest |w| first) and kept at zero after every step; 0: none.</summary>
+    public double Sparsity { get; init; }
 
     // What a run does at a collapse and which weights it ends with: they do not change the steps it takes.
     public CollapseAction OnCollapse { get; init; } = CollapseAction.Continue;
@@ -43,5 +46,6 @@ public sealed record TrainOptions
     /// <summary>The options that a resumed run must share with the run it continues.</summary>
     public string Identity() =>
         $"{Architecture}|{Epochs}|{BatchSize}|{LearningRate}|{Momentum}|{WeightDecay}|{Schedule}|{LabelSmoothing}|{Augment}|{Seed}|{Recreation}|{InitialWeights}" +
-        (Adversarial.Enabled || HeldOut > 0 ? $"|adv:{Adversarial.Identity()}|held-out:{HeldOut}" : "");
+        (Adversarial.Enabled || HeldOut > 0 ? $"|adv:{Adversarial.Identity()}|held-out:{HeldOut}" : "") +
+        (Sparsity > 0 ? $"|sparsity:{Sparsity}" : "");
 }

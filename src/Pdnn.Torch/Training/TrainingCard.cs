@@ -27,6 +27,7 @@ public static class TrainingCard
         Seed = options.Seed,
         Recreation = options.Recreation,
         InitialWeights = options.InitialWeights,
+        Sparsity = options.Sparsity > 0 ? MagnitudePruning.MeasuredSparsity(result.Model) : null,
         AdversarialTraining = Adversarial(options, result, onRecreations),
         Command = command,
         Hardware = hardware,
