@@ -43,6 +43,11 @@ public sealed class PdnnImageClassifierOptions
     /// <summary>Fine-tune from a trained classifier (a folder with classifier.card.json, or a .card.json) instead of the seeded initialisation.</summary>
     public string? InitialWeights { get; set; }
     /// <summary>
+    /// Magnitude pruning (the paper's ResNetpruned): this fraction of every conv/linear weight tensor set to zero,
+    /// smallest |w| first (of InitialWeights when given), and kept at zero after every step; 0: off.
+    /// </summary>
+    public double Sparsity { get; set; }
+    /// <summary>
     /// Adversarial training (FGSM, FGSM-RS, PGD-k, TRADES; see TrainOptions.Adversarial). In a chain the examples are
     /// crafted against the classifier on the images this trainer receives — the recreations when the chain recreates:
     /// the chain's stages before the trainer run once, outside the training loop. To craft through the whole φDNN
@@ -81,6 +86,7 @@ public sealed class PdnnImageClassifierOptions
         Momentum = Momentum,
         WeightDecay = WeightDecay,
         LabelSmoothing = LabelSmoothing,
+        Sparsity = Sparsity,
         Augment = Augment,
         Seed = Seed,
         InitialWeights = InitialWeights,

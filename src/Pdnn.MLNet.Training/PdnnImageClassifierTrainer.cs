@@ -46,6 +46,7 @@ public sealed class PdnnImageClassifierTrainer : IEstimator<RobustClassifyTransf
         if (o.InferenceBatchSize < 1) throw Bad(nameof(o.InferenceBatchSize), o.InferenceBatchSize, "expected at least 1");
         if (!(o.LearningRate > 0)) throw Bad(nameof(o.LearningRate), o.LearningRate, "expected a positive rate");
         if (o.LabelSmoothing is < 0 or >= 1) throw Bad(nameof(o.LabelSmoothing), o.LabelSmoothing, "expected a value in [0,1)");
+        if (o.Sparsity is < 0 or >= 1) throw Bad(nameof(o.Sparsity), o.Sparsity, "expected a fraction in [0,1), e.g. 0.8");
         var device = o.Device.Trim().ToLowerInvariant();
         if (device is not ("auto" or "cpu" or "cuda") && !(device.StartsWith("cuda:") && int.TryParse(device[5..], out var i) && i >= 0))
             throw Bad(nameof(o.Device), o.Device, "expected auto, cpu, cuda or cuda:N");
