@@ -42,6 +42,8 @@ public sealed class TwinTests
     [DataRow("sr", 1)]
     [DataRow("sr-plain", 1)]
     [DataRow("pruned", 1)]
+    [DataRow("resnet-adv", 1)]
+    [DataRow("resnet-adv-rs", 1)]
     public void DeterministicDefencesTwinEqualsTheChain(string defence, int grid)
     {
         var ml = new MLContext(seed: 0);
