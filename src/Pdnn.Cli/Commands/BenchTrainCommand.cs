@@ -21,11 +21,12 @@ static class BenchTrainCommand
         var adversarial = new Option<string>("--adversarial") { Description = "Measure adversarial training steps: none, fgsm, fgsm-rs, pgd, trades.", DefaultValueFactory = _ => "none" };
         var attackSteps = new Option<int>("--attack-steps") { Description = "Inner steps of pgd and trades.", DefaultValueFactory = _ => 7 };
         var imageSize = new Option<int>("--image-size") { Description = "Side of the square synthetic images (32 for CIFAR-10; 64 or 96 for Imagenette crops).", DefaultValueFactory = _ => 32 };
+        var precision = CommonOptions.Precision();
         var results = new Option<string?>("--results") { Description = "Append a Markdown table row with the result to this file." };
 
         var command = new Command("bench-train", "Measure classifier training throughput (images/s): SGD steps with augmentation, forward and backward.")
         {
-            arch, batch, steps, warmup, repeats, device, adversarial, attackSteps, imageSize, results,
+            arch, batch, steps, warmup, repeats, device, adversarial, attackSteps, imageSize, precision, results,
         };
         command.SetAction(r => CommonOptions.Run(() =>
         {
@@ -37,7 +38,8 @@ static class BenchTrainCommand
                 var result = TrainingBenchmark.Measure(ResNetSpec.FromName(r.GetValue(arch)!).Name, r.GetValue(batch), r.GetValue(steps),
                                                        r.GetValue(warmup), deviceChoice.Device, seed: i,
                                                        new AdversarialOptions { Kind = TrainClassifierCommand.ParseKind(r.GetValue(adversarial)!), Steps = r.GetValue(attackSteps) },
-                                                       imageSize: r.GetValue(imageSize) is var side and > 0 ? side : throw new ArgumentException("--image-size must be positive."));
+                                                       imageSize: r.GetValue(imageSize) is var side and > 0 ? side : throw new ArgumentException("--image-size must be positive."),
+                                                       precision: CommonOptions.ParsePrecision(r.GetValue(precision)!));
                 AnsiConsole.MarkupLineInterpolated($"run {i + 1}: {result.ImagesPerSecond:F1} images/s ({result.Steps} steps of {result.BatchSize} in {result.Seconds:F2} s)");
                 runs.Add(result);
             }

@@ -45,13 +45,14 @@ static class TrainClassifierCommand
         var craftThrough = new Option<string>("--craft-through") { Description = "With --recreation: craft against the whole φDNN (phi-dnn: noise/masks, recreation and classifier, fresh randomness at each step) or against the classifier alone, then recreate (classifier: the paper's cheaper variant).", DefaultValueFactory = _ => "phi-dnn" };
         var heldOut = new Option<int?>("--held-out") { Description = "Training images held out for the per-epoch clean/FGSM/PGD-10 check (default 1000 with --adversarial, else 0)." };
         var onCollapse = new Option<string>("--on-collapse") { Description = "When the held-out check sees catastrophic overfitting: continue (report it) or stop.", DefaultValueFactory = _ => "continue" };
+        var precision = CommonOptions.Precision();
         var keep = new Option<string>("--keep") { Description = "Weights to end with: last, or best-robust (the epoch with the highest held-out PGD-10 accuracy).", DefaultValueFactory = _ => "last" };
 
         var command = new Command("train-classifier", "Train a CIFAR-style ResNet classifier with TorchSharp; checkpoints, resumes, stops at a time budget.")
         {
             data, testData, arch, epochs, batch, lr, momentum, weightDecay, schedule, labelSmoothing, noAugment, seed,
             device, output, resume, maxMinutes, trainLimit, imageSize, centerCrop, noCache, recreationOption, init, prune,
-            adversarial, eps, attackSteps, attackStepSize, cleanWeight, tradesBeta, craftThrough, heldOut, onCollapse, keep,
+            adversarial, eps, attackSteps, attackStepSize, cleanWeight, tradesBeta, craftThrough, heldOut, onCollapse, keep, precision,
         };
         command.SetAction(r => CommonOptions.Run(() =>
         {
@@ -69,6 +70,7 @@ static class TrainClassifierCommand
                 Seed = r.GetValue(seed),
                 Sparsity = r.GetValue(prune) is var p and >= 0 and < 1 ? p : throw new ArgumentException($"--prune {r.GetValue(prune)}: expected a fraction in [0, 1), e.g. 0.8."),
                 MaxMinutes = r.GetValue(maxMinutes),
+                Precision = CommonOptions.ParsePrecision(r.GetValue(precision)!),
                 Interrupt = Interruption.OnSignal(),
                 Adversarial = new AdversarialOptions
                 {

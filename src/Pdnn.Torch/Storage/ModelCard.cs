@@ -34,6 +34,8 @@ public sealed record ModelCard
     public string? InitialWeights { get; init; }
     /// <summary>Magnitude pruning: the fraction of conv/linear weights that are zero (measured on the saved weights), if pruned.</summary>
     public double? Sparsity { get; init; }
+    /// <summary>"bfloat16" when the training steps ran in bfloat16 (mixed precision, float32 weights); null: float32.</summary>
+    public string? TrainingPrecision { get; init; }
     /// <summary>How the classifier was adversarially trained, if it was.</summary>
     public AdversarialTrainingCard? AdversarialTraining { get; init; }
     public string? Command { get; init; }

@@ -75,6 +75,8 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         using var pruning = options.Sparsity > 0 ? MagnitudePruning.Prune(model, options.Sparsity) : null;
         var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum,
                                   weight_decay: options.WeightDecay);
+        // The bfloat16 working copy, when asked for, pairs with the parameters where they now live (after the move).
+        using var mixed = options.Precision == TrainingPrecision.BFloat16 ? new MixedPrecision(model, spec, train.ClassNames.Count, device) : null;
         if (resuming)
         {
             Checkpoint.LoadOptimizer(checkpointDir!, optimizer);
@@ -85,9 +87,12 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         using var testImages = test != null ? new DeviceImages(test, device) : null;
         using var heldOutImages = heldOut != null ? new DeviceImages(heldOut, device) : null;
         var monitor = heldOutImages != null ? new RobustnessMonitor(heldOutImages, options.Adversarial.Epsilon) : null;
-        // The deployed system: what the monitor attacks, and what the adversary attacks unless told to use C alone.
+        // The deployed system: what the monitor attacks (always in float32), and what the adversary attacks unless told
+        // to use C alone (in the training precision).
         Func<Tensor, Tensor> system = recreate == null ? model.forward : x => model.forward(recreate(x));
-        Func<Tensor, Tensor> craftTarget = options.Adversarial.CraftThrough == CraftThrough.Classifier ? model.forward : system;
+        Func<Tensor, Tensor> forward = mixed != null ? mixed.Forward : model.forward;
+        Func<Tensor, Tensor> craftTarget = options.Adversarial.CraftThrough == CraftThrough.Classifier || recreate == null
+            ? forward : x => forward(recreate(x));
         var best = state.BestRobustEpoch != null && checkpointDir != null && File.Exists(BestRobustFile(checkpointDir))
             ? LoadWeights(spec, train.ClassNames.Count, BestRobustFile(checkpointDir)) : null;
         int stepsPerEpoch = train.Count / options.BatchSize; // the last partial batch is dropped, as in most CIFAR recipes
@@ -118,9 +123,10 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                     if (options.Augment) x = Augmentation.CropAndFlip(x, new Random(Seeds.Derive(options.Seed, Seeds.AugmentStream, epoch, step)), Augmentation.Padding(train.Height));
                     // The recreation's noise and the adversary's random start, reproducibly.
                     if (recreate != null || adversary != null) manual_seed(Seeds.Derive(options.Seed, Seeds.NoiseStream, epoch, step));
+                    mixed?.Load();
                     var (loss, logits) = adversary == null
-                        ? Step(model, optimizer, Recreated(x, recreate), y, options.LabelSmoothing)
-                        : AdversarialStep(model, optimizer, adversary, craftTarget, recreate, x, y, options.LabelSmoothing);
+                        ? Step(forward, optimizer, Recreated(x, recreate), y, options.LabelSmoothing, mixed)
+                        : AdversarialStep(forward, optimizer, adversary, craftTarget, recreate, x, y, options.LabelSmoothing, mixed);
                     pruning?.Apply();
                     lossSum.add_(loss.detach().to(ScalarType.Float64) * y.shape[0]);
                     correctSum.add_(logits.argmax(1).eq(y).sum());
@@ -206,10 +212,11 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
     /// <summary>
     /// One adversarial step: craft against <paramref name="target"/> (the φDNN or C alone; the model stays in train mode,
     /// as in Madry et al. and Wong et al.), recreate the result when training on recreations, and take one SGD step on
-    /// the adversary's loss. The recreation is frozen: it runs without gradients here.
+    /// the adversary's loss. The recreation is frozen: it runs without gradients here. <paramref name="classify"/> is the
+    /// classifier as images → logits (its float32 model, or the bfloat16 copy of <paramref name="mixed"/>, already loaded).
     /// </summary>
-    public static (Tensor Loss, Tensor Logits) AdversarialStep(CifarResNet model, optim.Optimizer optimizer, TrainingAdversary adversary,
-        Func<Tensor, Tensor> target, Func<Tensor, Tensor>? recreate, Tensor x, Tensor y, double labelSmoothing)
+    public static (Tensor Loss, Tensor Logits) AdversarialStep(Func<Tensor, Tensor> classify, optim.Optimizer optimizer, TrainingAdversary adversary,
+        Func<Tensor, Tensor> target, Func<Tensor, Tensor>? recreate, Tensor x, Tensor y, double labelSmoothing, MixedPrecision? mixed = null)
     {
         Tensor? reference = null;
         if (adversary.Options.Kind == AdversaryKind.Trades)
@@ -218,9 +225,10 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         var input = Recreated(adversarial, recreate);
         var cleanInput = adversary.NeedsCleanLogits ? Recreated(x, recreate) : null;
         optimizer.zero_grad();
-        var logits = model.forward(input);
-        var loss = adversary.Loss(logits, cleanInput is null ? null : model.forward(cleanInput), y, labelSmoothing);
+        var logits = classify(input);
+        var loss = adversary.Loss(logits, cleanInput is null ? null : classify(cleanInput), y, labelSmoothing);
         loss.backward();
+        mixed?.StoreGradients();
         optimizer.step();
         return (loss, logits);
     }
@@ -289,14 +297,16 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         public override Tensor forward(Tensor x) => classifier.forward(recreate(x));
     }
 
-    /// <summary>One SGD step on a batch: forward, cross-entropy (with label smoothing), backward, update.</summary>
-    public static (Tensor Loss, Tensor Logits) Step(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor x, Tensor y,
-                                                    double labelSmoothing)
+    /// <summary>One SGD step on a batch: forward, cross-entropy (with label smoothing), backward, update. With
+    /// <paramref name="mixed"/>, <paramref name="classify"/> is its loaded bfloat16 copy and the gradients go to the master.</summary>
+    public static (Tensor Loss, Tensor Logits) Step(Func<Tensor, Tensor> classify, optim.Optimizer optimizer, Tensor x, Tensor y,
+                                                    double labelSmoothing, MixedPrecision? mixed = null)
     {
         optimizer.zero_grad();
-        var logits = model.forward(x);
+        var logits = classify(x);
         var loss = nn.functional.cross_entropy(logits, y, label_smoothing: labelSmoothing);
         loss.backward();
+        mixed?.StoreGradients();
         optimizer.step();
         return (loss, logits);
     }

@@ -28,6 +28,8 @@ public sealed record TrainOptions
     /// <summary>Magnitude pruning (the paper's ResNetpruned): this fraction of every conv/linear weight tensor is set to
     /// zero at the start (smallest |w| first) and kept at zero after every step; 0: none.</summary>
     public double Sparsity { get; init; }
+    /// <summary>Arithmetic of the training steps; the weights, evaluation and export stay float32 either way.</summary>
+    public TrainingPrecision Precision { get; init; } = TrainingPrecision.Float32;
 
     // What a run does at a collapse and which weights it ends with: they do not change the steps it takes.
     public CollapseAction OnCollapse { get; init; } = CollapseAction.Continue;
@@ -47,5 +49,6 @@ public sealed record TrainOptions
     public string Identity() =>
         $"{Architecture}|{Epochs}|{BatchSize}|{LearningRate}|{Momentum}|{WeightDecay}|{Schedule}|{LabelSmoothing}|{Augment}|{Seed}|{Recreation}|{InitialWeights}" +
         (Adversarial.Enabled || HeldOut > 0 ? $"|adv:{Adversarial.Identity()}|held-out:{HeldOut}" : "") +
-        (Sparsity > 0 ? $"|sparsity:{Sparsity}" : "");
+        (Sparsity > 0 ? $"|sparsity:{Sparsity}" : "") +
+        (Precision != TrainingPrecision.Float32 ? $"|precision:{Precision}" : "");
 }

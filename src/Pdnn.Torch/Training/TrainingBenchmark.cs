@@ -20,7 +20,8 @@ public sealed record BenchmarkResult(string Architecture, int BatchSize, int Ste
 public static class TrainingBenchmark
 {
     public static BenchmarkResult Measure(string architecture, int batchSize, int steps, int warmup, Device device, int seed = 0,
-                                          AdversarialOptions? adversarial = null, int imageSize = 32)
+                                          AdversarialOptions? adversarial = null, int imageSize = 32,
+                                          TrainingPrecision precision = TrainingPrecision.Float32)
     {
         manual_seed(seed);
         var model = new CifarResNet(ResNetSpec.FromName(architecture), 10);
@@ -30,6 +31,8 @@ public static class TrainingBenchmark
         using var labels = randint(0, 10, [batchSize], dtype: ScalarType.Int64, device: device);
         var random = new Random(seed);
         var adversary = adversarial is { Enabled: true } ? new TrainingAdversary(adversarial) : null;
+        using var mixed = precision == TrainingPrecision.BFloat16 ? new MixedPrecision(model, ResNetSpec.FromName(architecture), 10, device) : null;
+        Func<Tensor, Tensor> classify = mixed != null ? mixed.Forward : model.forward;
 
         void RunSteps(int count)
         {
@@ -37,8 +40,9 @@ public static class TrainingBenchmark
             {
                 using var scope = NewDisposeScope();
                 var x = Augmentation.CropAndFlip(images.to(ScalarType.Float32).div_(255f), random, Augmentation.Padding(imageSize));
-                if (adversary == null) ClassifierTrainer.Step(model, optimizer, x, labels, 0);
-                else ClassifierTrainer.AdversarialStep(model, optimizer, adversary, model.forward, null, x, labels, 0);
+                mixed?.Load();
+                if (adversary == null) ClassifierTrainer.Step(classify, optimizer, x, labels, 0, mixed);
+                else ClassifierTrainer.AdversarialStep(classify, optimizer, adversary, classify, null, x, labels, 0, mixed);
             }
             Synchronize(device);
         }
@@ -46,7 +50,7 @@ public static class TrainingBenchmark
         RunSteps(warmup);
         var clock = Stopwatch.StartNew();
         RunSteps(steps);
-        return new BenchmarkResult(architecture, batchSize, steps, clock.Elapsed.TotalSeconds, adversary?.Options.Describe() ?? "clean", imageSize);
+        return new BenchmarkResult(architecture, batchSize, steps, clock.Elapsed.TotalSeconds, (adversary?.Options.Describe() ?? "clean") + (mixed != null ? ", bfloat16" : ""), imageSize);
     }
 
     static void Synchronize(Device device)

@@ -28,6 +28,7 @@ public static class TrainingCard
         Recreation = options.Recreation,
         InitialWeights = options.InitialWeights,
         Sparsity = options.Sparsity > 0 ? MagnitudePruning.MeasuredSparsity(result.Model) : null,
+        TrainingPrecision = options.Precision == TrainingPrecision.BFloat16 ? "bfloat16" : null,
         AdversarialTraining = Adversarial(options, result, onRecreations),
         Command = command,
         Hardware = hardware,
