@@ -44,6 +44,7 @@ public sealed class TwinTests
     [DataRow("pruned", 1)]
     [DataRow("resnet-adv", 1)]
     [DataRow("resnet-adv-rs", 1)]
+    [DataRow("resnet-adv-rs-cpu45", 1)]
     public void DeterministicDefencesTwinEqualsTheChain(string defence, int grid)
     {
         var ml = new MLContext(seed: 0);

@@ -62,6 +62,26 @@ public sealed class AdversarialTrainingTests
     }
 
     [TestMethod]
+    public void NFgsmLeavesTheEpsBallButNotThreeEpsAndRaisesTheLoss()
+    {
+        manual_seed(0);
+        var model = new CifarResNet(ResNetSpec.Tiny, 10);
+        var (x, y) = Batch(32);
+        var adversary = new TrainingAdversary(new AdversarialOptions { Kind = AdversaryKind.NFgsm, Epsilon = Eps });
+        Assert.AreEqual(Eps, adversary.Options.EffectiveStepSize, 1e-12);
+        var adversarial = adversary.Craft(model.forward, x, y);
+
+        var distance = (adversarial - x).abs();
+        // Noise up to 2ε plus a step of ε, never clipped to the ε-ball: many pixels end beyond ε, none beyond 3ε.
+        Assert.IsTrue(distance.max().item<float>() <= 3 * Eps + 1e-6, "N-FGSM went beyond 3ε");
+        double beyond = distance.gt(Eps + 1e-6).to(ScalarType.Float32).mean().item<float>();
+        Assert.IsTrue(beyond > 0.2, $"only {beyond:P1} of the pixels beyond ε: is the noise clipped to the ε-ball?");
+        Assert.IsTrue(adversarial.min().item<float>() >= 0 && adversarial.max().item<float>() <= 1, "N-FGSM left [0,1]");
+        using var noGrad = no_grad();
+        Assert.IsTrue(nn.functional.cross_entropy(model.forward(adversarial), y).item<float>() > nn.functional.cross_entropy(model.forward(x), y).item<float>());
+    }
+
+    [TestMethod]
     public void TheGradientReachesTheInputThroughTheRecreationAndMatchesFiniteDifferences()
     {
         // FIR with the shipped g=1 inpainter and a tiny classifier, in float64 so that central differences are exact

@@ -18,7 +18,7 @@ static class BenchTrainCommand
         var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps.", DefaultValueFactory = _ => 3 };
         var repeats = new Option<int>("--repeats") { Description = "Timed repetitions; the median is reported.", DefaultValueFactory = _ => 3 };
         var device = CommonOptions.Device();
-        var adversarial = new Option<string>("--adversarial") { Description = "Measure adversarial training steps: none, fgsm, fgsm-rs, pgd, trades.", DefaultValueFactory = _ => "none" };
+        var adversarial = new Option<string>("--adversarial") { Description = "Measure adversarial training steps: none, fgsm, fgsm-rs, n-fgsm, pgd, trades.", DefaultValueFactory = _ => "none" };
         var attackSteps = new Option<int>("--attack-steps") { Description = "Inner steps of pgd and trades.", DefaultValueFactory = _ => 7 };
         var imageSize = new Option<int>("--image-size") { Description = "Side of the square synthetic images (32 for CIFAR-10; 64 or 96 for Imagenette crops).", DefaultValueFactory = _ => 32 };
         var precision = CommonOptions.Precision();

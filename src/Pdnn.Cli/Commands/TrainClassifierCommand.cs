@@ -36,7 +36,7 @@ static class TrainClassifierCommand
         var recreationOption = new Option<string?>("--recreation") { Description = "Train (and test) on recreations by this model folder (pdnn train-sr / train-inpainter output): the paper's classifiers with subscript T." };
         var prune = new Option<double>("--prune") { Description = "Magnitude pruning (the paper's ResNetpruned): set this fraction of every conv/linear weight tensor to zero, smallest |w| first, before training (of the --init weights), and keep it zero after every step; e.g. 0.5, then 0.8 from the 0.5 result. 0: off.", DefaultValueFactory = _ => 0.0 };
         var init = new Option<string?>("--init") { Description = "Start from this classifier's weights (a classifier folder) instead of the seeded initialisation: fine-tuning." };
-        var adversarial = new Option<string>("--adversarial") { Description = "Adversarial training: none, fgsm (the paper's, from the clean image), fgsm-rs (random start, step 1.25ε; Wong et al. 2020), pgd (Madry et al. 2018) or trades (Zhang et al. 2019).", DefaultValueFactory = _ => "none" };
+        var adversarial = new Option<string>("--adversarial") { Description = "Adversarial training: none, fgsm (the paper's, from the clean image), fgsm-rs (random start, step 1.25ε; Wong et al. 2020), n-fgsm (noise 2ε, step ε, no clip to the ε-ball; de Jorge et al. 2022), pgd (Madry et al. 2018) or trades (Zhang et al. 2019).", DefaultValueFactory = _ => "none" };
         var eps = new Option<string>("--eps") { Description = "Adversarial training's L∞ budget, e.g. 8/255.", DefaultValueFactory = _ => "8/255" };
         var attackSteps = new Option<int>("--attack-steps") { Description = "Inner steps of pgd and trades.", DefaultValueFactory = _ => 7 };
         var attackStepSize = new Option<string?>("--attack-step-size") { Description = "Inner step size, e.g. 2/255 (default: ε for fgsm, 1.25ε for fgsm-rs, 2.5ε/steps for pgd and trades)." };
@@ -126,8 +126,8 @@ static class TrainClassifierCommand
     public static AdversaryKind ParseKind(string name) => name switch
     {
         "none" => AdversaryKind.None, "fgsm" => AdversaryKind.Fgsm, "fgsm-rs" => AdversaryKind.FgsmRs,
-        "pgd" => AdversaryKind.Pgd, "trades" => AdversaryKind.Trades,
-        _ => throw new ArgumentException($"--adversarial '{name}': expected none, fgsm, fgsm-rs, pgd or trades."),
+        "n-fgsm" => AdversaryKind.NFgsm, "pgd" => AdversaryKind.Pgd, "trades" => AdversaryKind.Trades,
+        _ => throw new ArgumentException($"--adversarial '{name}': expected none, fgsm, fgsm-rs, n-fgsm, pgd or trades."),
     };
 
     static int Positive(int value, string name) => value > 0 ? value : throw new ArgumentException($"{name} must be positive, got {value}.");

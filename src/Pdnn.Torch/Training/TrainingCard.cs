@@ -45,7 +45,7 @@ public static class TrainingCard
         var kept = result.State.History.FirstOrDefault(h => h.Epoch == result.KeptEpoch)?.HeldOut;
         return new AdversarialTrainingCard
         {
-            Kind = a.Kind switch { AdversaryKind.FgsmRs => "fgsm-rs", var k => k.ToString().ToLowerInvariant() },
+            Kind = a.Kind switch { AdversaryKind.FgsmRs => "fgsm-rs", AdversaryKind.NFgsm => "n-fgsm", var k => k.ToString().ToLowerInvariant() },
             Recipe = a.Describe(),
             Epsilon = a.Epsilon, Steps = a.EffectiveSteps, StepSize = a.EffectiveStepSize, CleanWeight = a.CleanWeight,
             TradesBeta = a.Kind == AdversaryKind.Trades ? a.TradesBeta : null,

@@ -8,6 +8,12 @@ public enum AdversaryKind
     Fgsm,
     /// <summary>FGSM from a uniform random start with step 1.25ε (Wong, Rice &amp; Kolter 2020, "Fast is better than free").</summary>
     FgsmRs,
+    /// <summary>
+    /// N-FGSM (de Jorge et al. 2022, "Make some noise"): one FGSM step of ε from the image plus uniform noise in [−2ε, 2ε],
+    /// not projected back to the ε-ball (the perturbation reaches up to 3ε). The stronger noise and the missing clip are
+    /// what keep single-step training from catastrophic overfitting on long schedules, at FGSM-RS's cost.
+    /// </summary>
+    NFgsm,
     /// <summary>PGD-k from a uniform random start (Madry et al. 2018).</summary>
     Pgd,
     /// <summary>TRADES (Zhang et al. 2019): clean cross-entropy + β·KL(p(x) ‖ p(x')), x' found by PGD on that KL.</summary>
@@ -47,7 +53,7 @@ public sealed record AdversarialOptions
     public double Epsilon { get; init; } = 8.0 / 255;
     /// <summary>PGD / TRADES inner steps; FGSM kinds take one.</summary>
     public int Steps { get; init; } = 7;
-    /// <summary>Step size; null: ε for FGSM, 1.25ε for FGSM-RS, 2.5ε/steps for PGD and TRADES (Madry's 2/255 at ε = 8/255, 7 steps ≈ 2.86/255).</summary>
+    /// <summary>Step size; null: ε for FGSM and N-FGSM, 1.25ε for FGSM-RS, 2.5ε/steps for PGD and TRADES (Madry's 2/255 at ε = 8/255, 7 steps ≈ 2.86/255).</summary>
     public double? StepSize { get; init; }
     /// <summary>Weight of the clean-image loss: loss = (1 − w)·CE(adversarial) + w·CE(clean). 0.5 is Goodfellow's mixing.</summary>
     public double CleanWeight { get; init; }
@@ -57,11 +63,11 @@ public sealed record AdversarialOptions
 
     public bool Enabled => Kind != AdversaryKind.None;
 
-    public int EffectiveSteps => Kind is AdversaryKind.Fgsm or AdversaryKind.FgsmRs ? 1 : Steps;
+    public int EffectiveSteps => Kind is AdversaryKind.Fgsm or AdversaryKind.FgsmRs or AdversaryKind.NFgsm ? 1 : Steps;
 
     public double EffectiveStepSize => StepSize ?? Kind switch
     {
-        AdversaryKind.Fgsm => Epsilon,
+        AdversaryKind.Fgsm or AdversaryKind.NFgsm => Epsilon,
         AdversaryKind.FgsmRs => 1.25 * Epsilon,
         _ => 2.5 * Epsilon / Math.Max(1, Steps),
     };
@@ -76,7 +82,7 @@ public sealed record AdversarialOptions
 
     public static string KindName(AdversaryKind kind) => kind switch
     {
-        AdversaryKind.None => "none", AdversaryKind.Fgsm => "FGSM", AdversaryKind.FgsmRs => "FGSM-RS",
+        AdversaryKind.None => "none", AdversaryKind.Fgsm => "FGSM", AdversaryKind.FgsmRs => "FGSM-RS", AdversaryKind.NFgsm => "N-FGSM",
         AdversaryKind.Pgd => "PGD", AdversaryKind.Trades => "TRADES", _ => kind.ToString(),
     };
 

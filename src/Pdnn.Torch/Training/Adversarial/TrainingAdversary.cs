@@ -12,9 +12,12 @@ public sealed class TrainingAdversary(AdversarialOptions options)
 {
     public AdversarialOptions Options { get; } = options.Validated();
 
+    /// <summary>N-FGSM's noise magnitude k, in units of ε (de Jorge et al.'s default).</summary>
+    public const double NFgsmNoise = 2;
+
     /// <summary>
     /// The adversarial images for (<paramref name="x"/>, <paramref name="y"/>) against <paramref name="target"/> (images →
-    /// logits, differentiable in the images), detached, in the ε-ball around x and in [0,1].
+    /// logits, differentiable in the images), detached, in [0,1] and in the ε-ball around x (N-FGSM: the 3ε-ball).
     /// </summary>
     /// <param name="cleanLogits">TRADES only: the target's logits on the clean images (the KL's reference).</param>
     public Tensor Craft(Func<Tensor, Tensor> target, Tensor x, Tensor y, Tensor? cleanLogits = null)
@@ -25,6 +28,7 @@ public sealed class TrainingAdversary(AdversarialOptions options)
         {
             AdversaryKind.Fgsm => x,
             AdversaryKind.FgsmRs or AdversaryKind.Pgd => Project(x + (rand_like(x) * 2 - 1) * eps, x, eps),
+            AdversaryKind.NFgsm => (x + (rand_like(x) * 2 - 1) * (NFgsmNoise * eps)).clamp(0, 1),
             AdversaryKind.Trades => Project(x + 0.001 * randn_like(x), x, eps), // TRADES' small Gaussian start
             _ => throw new InvalidOperationException("no adversary configured"),
         };
@@ -36,7 +40,8 @@ public sealed class TrainingAdversary(AdversarialOptions options)
         {
             using var step = NewDisposeScope();
             var grad = reference is null ? InputGradient(target, adversarial, y) : KlGradient(target, adversarial, reference);
-            adversarial = Project(adversarial + alpha * grad.sign(), x, eps).detach().MoveToOuterDisposeScope();
+            var stepped = adversarial + alpha * grad.sign();
+            adversarial = (Options.Kind == AdversaryKind.NFgsm ? stepped.clamp(0, 1) : Project(stepped, x, eps)).detach().MoveToOuterDisposeScope();
         }
         return adversarial.MoveToOuterDisposeScope();
     }
