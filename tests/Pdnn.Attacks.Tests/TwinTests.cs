@@ -45,6 +45,7 @@ public sealed class TwinTests
     [DataRow("resnet-adv", 1)]
     [DataRow("resnet-adv-rs", 1)]
     [DataRow("resnet-adv-rs-cpu45", 1)]
+    [DataRow("resnet-adv-n-fgsm", 1)]
     public void DeterministicDefencesTwinEqualsTheChain(string defence, int grid)
     {
         var ml = new MLContext(seed: 0);
