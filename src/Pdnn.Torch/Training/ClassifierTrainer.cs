@@ -35,9 +35,14 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
     /// <param name="recreate">Applied (without gradients) to every augmented training batch and to the test images: the
     /// classifier then learns on recreations, as the paper's classifiers with subscript T.</param>
     /// <param name="initial">Weights to start from instead of the seeded initialisation (fine-tuning).</param>
+    /// <param name="stepRecreate">The same recreation as the training steps run it (crafting and recreating each batch),
+    /// e.g. with its network in bfloat16 (<see cref="Models.Recreation.RecreationModel.BFloat16"/>); by default
+    /// <paramref name="recreate"/>. Test accuracy and the held-out robustness check always use <paramref name="recreate"/>.</param>
     public TrainResult Run(ImageDataset train, ImageDataset? test, string? checkpointDir, bool resume,
-                           Func<Tensor, Tensor>? recreate = null, CifarResNet? initial = null)
+                           Func<Tensor, Tensor>? recreate = null, CifarResNet? initial = null, Func<Tensor, Tensor>? stepRecreate = null)
     {
+        if (stepRecreate != null && recreate == null)
+            throw new ArgumentException("a training-step recreation was given without the recreation it stands for.", nameof(stepRecreate));
         if (train.Count < options.BatchSize)
             throw new ArgumentException($"the training set has {train.Count} images, fewer than one batch of {options.BatchSize}.");
         var dataIdentity = $"{train.Source}|{train.Count}|{string.Join(",", train.ClassNames)}";
@@ -91,8 +96,9 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         // to use C alone (in the training precision).
         Func<Tensor, Tensor> system = recreate == null ? model.forward : x => model.forward(recreate(x));
         Func<Tensor, Tensor> forward = mixed != null ? mixed.Forward : model.forward;
-        Func<Tensor, Tensor> craftTarget = options.Adversarial.CraftThrough == CraftThrough.Classifier || recreate == null
-            ? forward : x => forward(recreate(x));
+        var stepRecreation = stepRecreate ?? recreate;
+        Func<Tensor, Tensor> craftTarget = options.Adversarial.CraftThrough == CraftThrough.Classifier || stepRecreation == null
+            ? forward : x => forward(stepRecreation(x));
         var best = state.BestRobustEpoch != null && checkpointDir != null && File.Exists(BestRobustFile(checkpointDir))
             ? LoadWeights(spec, train.ClassNames.Count, BestRobustFile(checkpointDir)) : null;
         int stepsPerEpoch = train.Count / options.BatchSize; // the last partial batch is dropped, as in most CIFAR recipes
@@ -125,8 +131,8 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                     if (recreate != null || adversary != null) manual_seed(Seeds.Derive(options.Seed, Seeds.NoiseStream, epoch, step));
                     mixed?.Load();
                     var (loss, logits) = adversary == null
-                        ? Step(forward, optimizer, Recreated(x, recreate), y, options.LabelSmoothing, mixed)
-                        : AdversarialStep(forward, optimizer, adversary, craftTarget, recreate, x, y, options.LabelSmoothing, mixed);
+                        ? Step(forward, optimizer, Recreated(x, stepRecreation), y, options.LabelSmoothing, mixed)
+                        : AdversarialStep(forward, optimizer, adversary, craftTarget, stepRecreation, x, y, options.LabelSmoothing, mixed);
                     pruning?.Apply();
                     lossSum.add_(loss.detach().to(ScalarType.Float64) * y.shape[0]);
                     correctSum.add_(logits.argmax(1).eq(y).sum());

@@ -15,13 +15,15 @@ public sealed record BenchmarkResult(string Architecture, int BatchSize, int Ste
 /// Training throughput: full SGD steps (augmentation, forward, backward, update) on synthetic square images (32x32 unless told), timed after
 /// warm-up steps and with the device synchronised at both ends. Pixel values do not change the arithmetic, so synthetic
 /// images measure the same work as real ones. With an adversary, each step also crafts its examples (FGSM-RS: one extra
-/// forward/backward; PGD-k: k), as adversarial training does.
+/// forward/backward; PGD-k: k), as adversarial training does. With a recreation, each batch is recreated before the
+/// classifier sees it and the adversary crafts through the recreation (the φDNN's training step).
 /// </summary>
 public static class TrainingBenchmark
 {
     public static BenchmarkResult Measure(string architecture, int batchSize, int steps, int warmup, Device device, int seed = 0,
                                           AdversarialOptions? adversarial = null, int imageSize = 32,
-                                          TrainingPrecision precision = TrainingPrecision.Float32)
+                                          TrainingPrecision precision = TrainingPrecision.Float32,
+                                          Func<Tensor, Tensor>? recreate = null, string? recreationName = null)
     {
         manual_seed(seed);
         var model = new CifarResNet(ResNetSpec.FromName(architecture), 10);
@@ -41,16 +43,24 @@ public static class TrainingBenchmark
                 using var scope = NewDisposeScope();
                 var x = Augmentation.CropAndFlip(images.to(ScalarType.Float32).div_(255f), random, Augmentation.Padding(imageSize));
                 mixed?.Load();
-                if (adversary == null) ClassifierTrainer.Step(classify, optimizer, x, labels, 0, mixed);
-                else ClassifierTrainer.AdversarialStep(classify, optimizer, adversary, classify, null, x, labels, 0, mixed);
+                if (adversary == null) ClassifierTrainer.Step(classify, optimizer, Recreated(x), labels, 0, mixed);
+                else ClassifierTrainer.AdversarialStep(classify, optimizer, adversary, recreate == null ? classify : v => classify(recreate(v)),
+                                                       recreate, x, labels, 0, mixed);
             }
             Synchronize(device);
+        }
+
+        Tensor Recreated(Tensor x)
+        {
+            if (recreate == null) return x;
+            using var noGrad = no_grad();
+            return recreate(x).detach();
         }
 
         RunSteps(warmup);
         var clock = Stopwatch.StartNew();
         RunSteps(steps);
-        return new BenchmarkResult(architecture, batchSize, steps, clock.Elapsed.TotalSeconds, (adversary?.Options.Describe() ?? "clean") + (mixed != null ? ", bfloat16" : ""), imageSize);
+        return new BenchmarkResult(architecture, batchSize, steps, clock.Elapsed.TotalSeconds, (adversary?.Options.Describe() ?? "clean") + (recreationName != null ? $" through {recreationName}" : "") + (mixed != null ? ", bfloat16" : ""), imageSize);
     }
 
     static void Synchronize(Device device)

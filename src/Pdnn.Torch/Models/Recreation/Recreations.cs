@@ -10,8 +10,11 @@ namespace Pdnn.Torch.Models.Recreation;
 public static class Recreations
 {
     /// <summary>NSR without its noise: the generator, then a bilinear resize back to the input size (half-pixel, no antialiasing).</summary>
-    public static Tensor SuperResolve(SrGenerator generator, Tensor x) =>
-        nn.functional.interpolate(generator.forward(x), [x.shape[2], x.shape[3]], mode: InterpolationMode.Bilinear, align_corners: false);
+    public static Tensor SuperResolve(SrGenerator generator, Tensor x) => SuperResolve(generator.forward, x);
+
+    /// <summary>The same with any generator G (N x 3 x H x W → N x 3 x 4H x 4W), e.g. a bfloat16 copy of it.</summary>
+    public static Tensor SuperResolve(Func<Tensor, Tensor> generator, Tensor x) =>
+        nn.functional.interpolate(generator(x), [x.shape[2], x.shape[3]], mode: InterpolationMode.Bilinear, align_corners: false);
 
     /// <summary>The masks as an K x 1 x H x W tensor, 1 where mask k hides the pixel.</summary>
     public static Tensor MaskTensor(MaskSet masks, Device device)
