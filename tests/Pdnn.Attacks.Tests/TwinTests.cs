@@ -46,6 +46,7 @@ public sealed class TwinTests
     [DataRow("resnet-adv-rs", 1)]
     [DataRow("resnet-adv-rs-cpu45", 1)]
     [DataRow("resnet-adv-n-fgsm", 1)]
+    [DataRow("resnet-adv-n-fgsm-cpu45", 1)]
     public void DeterministicDefencesTwinEqualsTheChain(string defence, int grid)
     {
         var ml = new MLContext(seed: 0);
@@ -68,6 +69,7 @@ public sealed class TwinTests
     [DataRow("nsr-sp-plain", 0.0, 0.01, "resnet20-cifar10")]
     [DataRow("sr", null, null, "resnet20-cifar10-on-sr-lite")]
     [DataRow("sr-plain", null, null, "resnet20-cifar10")]
+    [DataRow("nsr-adv", 0.01, 0.01, "resnet20-cifar10-on-sr-lite-adv")]
     public void NsrVariantsHaveTheirNoiseAndClassifier(string defence, double? variance, double? saltAndPepper, string classifier)
     {
         var ml = new MLContext(seed: 0);
