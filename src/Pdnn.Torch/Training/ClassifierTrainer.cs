@@ -240,7 +240,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
     }
 
     /// <summary>x itself, or its recreation computed without gradients (the recreation is not trained here).</summary>
-    static Tensor Recreated(Tensor x, Func<Tensor, Tensor>? recreate)
+    internal static Tensor Recreated(Tensor x, Func<Tensor, Tensor>? recreate)
     {
         if (recreate == null) return x;
         using var noGrad = no_grad();

@@ -43,18 +43,11 @@ public static class TrainingBenchmark
                 using var scope = NewDisposeScope();
                 var x = Augmentation.CropAndFlip(images.to(ScalarType.Float32).div_(255f), random, Augmentation.Padding(imageSize));
                 mixed?.Load();
-                if (adversary == null) ClassifierTrainer.Step(classify, optimizer, Recreated(x), labels, 0, mixed);
+                if (adversary == null) ClassifierTrainer.Step(classify, optimizer, ClassifierTrainer.Recreated(x, recreate), labels, 0, mixed);
                 else ClassifierTrainer.AdversarialStep(classify, optimizer, adversary, recreate == null ? classify : v => classify(recreate(v)),
                                                        recreate, x, labels, 0, mixed);
             }
             Synchronize(device);
-        }
-
-        Tensor Recreated(Tensor x)
-        {
-            if (recreate == null) return x;
-            using var noGrad = no_grad();
-            return recreate(x).detach();
         }
 
         RunSteps(warmup);

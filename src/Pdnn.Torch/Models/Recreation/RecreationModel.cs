@@ -37,16 +37,17 @@ public sealed class RecreationModel
     /// </summary>
     public Func<Tensor, Tensor> BFloat16()
     {
-        var copy = Rebuild();
+        var copy = Network(Card);
         copy.load_state_dict(network.state_dict());
         copy.to(network.parameters().First().device).to(ScalarType.BFloat16).eval();
         foreach (var p in copy.parameters()) p.requires_grad = false;
         return around(x => copy.forward(x.to(ScalarType.BFloat16)).to(ScalarType.Float32));
     }
 
-    nn.Module<Tensor, Tensor> Rebuild() => Card.Kind == "sr-generator"
-        ? new SrGenerator(Card.Size == "paper" ? SrGeneratorSpec.Paper : SrGeneratorSpec.Lite)
-        : new Inpainter(Card.Size == "paper" ? InpainterSpec.Paper : InpainterSpec.Lite);
+    // The untrained network a card describes: one place for Load and BFloat16.
+    static nn.Module<Tensor, Tensor> Network(RecreationCard card) => card.Kind == "sr-generator"
+        ? new SrGenerator(card.Size == "paper" ? SrGeneratorSpec.Paper : SrGeneratorSpec.Lite)
+        : new Inpainter(card.Size == "paper" ? InpainterSpec.Paper : InpainterSpec.Lite);
 
     /// <summary>Loads the recreation in <paramref name="dir"/> (sr-generator.card.json or inpainter.card.json), checking the weights' SHA-256.</summary>
     public static RecreationModel Load(string dir, Device device, int maskSeed = 0)
@@ -57,30 +58,25 @@ public sealed class RecreationModel
         var weights = Path.Combine(dir, card.Kind + ".weights.bin");
         if (!card.FilesSha256.TryGetValue(Path.GetFileName(weights), out var expected) || ClassifierFile.Sha256(weights) != expected)
             throw new InvalidDataException($"{weights}: missing, or its SHA-256 does not match {cardPath}.");
+        if (card.Kind is not ("sr-generator" or "inpainter"))
+            throw new InvalidDataException($"{cardPath}: unknown recreation kind '{card.Kind}'.");
+        var network = Network(card);
+        network.load(weights);
+        network.to(device).eval();
         if (card.Kind == "sr-generator")
         {
-            var generator = new SrGenerator(card.Size == "paper" ? SrGeneratorSpec.Paper : SrGeneratorSpec.Lite);
-            generator.load(weights);
-            generator.to(device).eval();
             double v = card.GaussianVariance ?? throw new InvalidDataException($"{cardPath}: no GaussianVariance."), sp = card.SaltPepper ?? 0;
-            return new RecreationModel($"NSR ({card.Size}; Gaussian {v} + salt-and-pepper {sp})", card, generator,
+            return new RecreationModel($"NSR ({card.Size}; Gaussian {v} + salt-and-pepper {sp})", card, network,
                 g => x => Recreations.SuperResolve(g, Training.Recreation.RecreationTraining.Corrupt(x, v, sp)));
         }
-        if (card.Kind == "inpainter")
+        int g = card.Cell ?? throw new InvalidDataException($"{cardPath}: no Cell.");
+        Tensor? masks = null;
+        return new RecreationModel($"FIR ({card.Size}; 10 masks, g={g}, mask seed {maskSeed})", card, network, f => x =>
         {
-            var inpainter = new Inpainter(card.Size == "paper" ? InpainterSpec.Paper : InpainterSpec.Lite);
-            inpainter.load(weights);
-            inpainter.to(device).eval();
-            int g = card.Cell ?? throw new InvalidDataException($"{cardPath}: no Cell.");
-            Tensor? masks = null;
-            return new RecreationModel($"FIR ({card.Size}; 10 masks, g={g}, mask seed {maskSeed})", card, inpainter, f => x =>
-            {
-                // Made at the first call (it knows the image size), kept out of that call's dispose scope.
-                masks ??= Recreations.MaskTensor(MaskSet.Draw(10, g, (int)x.shape[2], (int)x.shape[3], new Random(maskSeed)), x.device).DetachFromDisposeScope();
-                return Recreations.InpaintAggregate(f, x, masks);
-            });
-        }
-        throw new InvalidDataException($"{cardPath}: unknown recreation kind '{card.Kind}'.");
+            // Made at the first call (it knows the image size), kept out of that call's dispose scope.
+            masks ??= Recreations.MaskTensor(MaskSet.Draw(10, g, (int)x.shape[2], (int)x.shape[3], new Random(maskSeed)), x.device).DetachFromDisposeScope();
+            return Recreations.InpaintAggregate(f, x, masks);
+        });
     }
 }
 
