@@ -12,7 +12,7 @@ namespace Pdnn.MLNet;
 /// the same recipe trained on a 2-core CPU within 45 minutes), with N-FGSM (resnet-adv-n-fgsm; resnet-adv-n-fgsm-cpu45:
 /// 18 epochs, the 45-minute CPU budget overrun by 1.7 min) or PGD-7 (resnet-adv-pgd); and NSR and FIR (g = 1) whose
 /// classifiers learned on recreations of adversarial examples crafted through the whole φDNN (nsr-adv: the N-FGSM
-/// ResNet-20 fine-tuned so; fir-adv).
+/// ResNet-20 fine-tuned so; fir-adv: the same through FIR g = 1).
 /// </summary>
 public static class ShippedModels
 {
@@ -29,6 +29,7 @@ public static class ShippedModels
         ["resnet-adv-n-fgsm"] = "resnet20-cifar10-adv-n-fgsm",
         ["resnet-adv-n-fgsm-cpu45"] = "resnet20-cifar10-adv-n-fgsm-cpu45",
         ["resnet-adv-pgd"] = "resnet20-cifar10-adv-pgd7",
+        ["resnet-adv-fgsm-pure"] = "resnet20-cifar10-adv-fgsm-pure",
         ["nsr-adv"] = "resnet20-cifar10-on-sr-lite-adv",
         ["fir-adv"] = "resnet20-cifar10-on-inpainter-lite-g1-adv",
     };
@@ -36,9 +37,12 @@ public static class ShippedModels
     /// <summary>
     /// Chains named for the paper's ablations, not part of "all": Table 3's SR (the NSR generator without δ at inference)
     /// and NSR with one kind of noise, each with the T classifier (fine-tuned on NSR's recreations) or, with the suffix
-    /// "-plain", the plain ResNet-20; and Table 1's ResNetpruned (ResNet-20 pruned to 80% by weight magnitude).
+    /// "-plain", the plain ResNet-20; Table 1's ResNetpruned (ResNet-20 pruned to 80% by weight magnitude); and
+    /// resnet-adv-fgsm-pure, FGSM adversarial training without the clean loss, kept to show the catastrophic overfitting
+    /// that the paper's ResNetadv suffered (not a defence anyone should deploy).
     /// </summary>
-    public static readonly string[] Ablations = ["sr", "nsr-gaussian", "nsr-sp", "sr-plain", "nsr-plain", "nsr-gaussian-plain", "nsr-sp-plain", "pruned"];
+    public static readonly string[] Ablations = ["sr", "nsr-gaussian", "nsr-sp", "sr-plain", "nsr-plain", "nsr-gaussian-plain", "nsr-sp-plain", "pruned",
+                                                 "resnet-adv-fgsm-pure"];
 
     /// <summary>Every name <see cref="Chain(MLContext, string, string, int, int, Execution.RandomnessKey)"/> accepts.</summary>
     public static IEnumerable<string> Names => Defences.Concat(Ablations);
@@ -78,8 +82,9 @@ public static class ShippedModels
         "resnet-adv-n-fgsm" => "ResNet-20, N-FGSM adversarial training (bfloat16)",
         "resnet-adv-n-fgsm-cpu45" => "ResNet-20, N-FGSM, 18 epochs in 46.7 min on a 2-core CPU (bfloat16)",
         "resnet-adv-pgd" => "ResNet-20, PGD-7 adversarial training",
+        "resnet-adv-fgsm-pure" => "ResNet-20, FGSM adversarial training without clean loss (catastrophic overfitting)",
         "nsr-adv" => "NSRadv: NSR (lite), classifier N-FGSM-trained through the φDNN (from resnet-adv-n-fgsm)",
-        "fir-adv" => "FIRadv: FIR (lite, g=1), classifier FGSM-RS-trained through the φDNN",
+        "fir-adv" => "FIRadv: FIR (lite, g=1), classifier N-FGSM-trained through the φDNN (from resnet-adv-n-fgsm)",
         "sr" => "SR (lite SR, no noise), T classifier",
         "nsr-gaussian" => "NSR (lite SR; Gaussian 0.01), T classifier",
         "nsr-sp" => "NSR (lite SR; s&p 0.01), T classifier",
@@ -119,7 +124,7 @@ public static class ShippedModels
             "ss" => ml.Transforms.SpatialSmoothing("Image", window: 2).Append(classifier),
             "jpeg" => ml.Transforms.JpegCompression("Image", quality: 75).Append(classifier),
             "ls" => ml.Transforms.RobustClassify(File("resnet20-cifar10-ls", "classifier.onnx")),
-            "resnet-adv" or "resnet-adv-rs" or "resnet-adv-rs-cpu45" or "resnet-adv-n-fgsm" or "resnet-adv-n-fgsm-cpu45" or "resnet-adv-pgd" => Adversarial(),
+            "resnet-adv" or "resnet-adv-rs" or "resnet-adv-rs-cpu45" or "resnet-adv-n-fgsm" or "resnet-adv-n-fgsm-cpu45" or "resnet-adv-pgd" or "resnet-adv-fgsm-pure" => Adversarial(),
             "nsr-adv" => ml.Transforms.NoisyCorrupt("Image", NsrNoise, seed: seed, randomness: randomness)
                 .Append(ml.Transforms.SuperResolve("Image", File("sr-lite-cifar10", "sr-generator.onnx")))
                 .Append(Adversarial()),
