@@ -104,4 +104,27 @@ public sealed class SquareAttackTests
         Assert.IsTrue((adversarial - x).abs().max().item<float>() <= eps + 1e-6);
         Assert.IsTrue(adversarial.min().item<float>() >= 0 && adversarial.max().item<float>() <= 1);
     }
+
+    /// <summary>Each image's squares come from its own seeded stream, so a batch attacks each image as if it were alone (what sharding and resuming rely on).</summary>
+    [TestMethod]
+    public void SquareAttacksEachImageOfABatchAsItWouldAlone()
+    {
+        var (model, _) = ClassifierFile.Load(Path.Combine(TestPaths.RepoRoot, "models", "resnet20-cifar10"), CPU);
+        var test = DatasetLoader.Load(TestPaths.Sample, Split.Test, new() { UseCache = false }).Sample(6, 4);
+        using var images = new DeviceImages(test, CPU);
+        var (x, y) = images.Range(0, test.Count);
+        Func<Tensor, Tensor> queryOnly = input => { using var noGrad = no_grad(); return model.forward(input); };
+        long[] ids = [11, 12, 13, 14, 15, 16];
+        var square = new Square(queryOnly, 8.0 / 255, queries: 60, seed: 3);
+
+        var batch = square.Perturb(x, y, ids);
+        var batchQueries = square.QueriesPerImage;
+        Assert.IsGreaterThan(0f, (batch - x).abs().max().item<float>(), "the attack changed the images");
+        for (int i = 0; i < test.Count; i++)
+        {
+            var alone = square.Perturb(x[i..(i + 1)], y[i..(i + 1)], [ids[i]]);
+            Assert.IsTrue(alone.eq(batch[i..(i + 1)]).all().item<bool>(), $"image {i}: alone and in the batch differ");
+            Assert.AreEqual(batchQueries[i], square.QueriesPerImage[0], $"image {i}: queries");
+        }
+    }
 }

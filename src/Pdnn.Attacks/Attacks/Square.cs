@@ -18,6 +18,9 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
     /// <summary>Model queries per image by the last call of <see cref="Perturb"/> (an image stops costing once misclassified).</summary>
     public long[] QueriesPerImage { get; private set; } = [];
 
+    // Kept for the attack's lifetime: a Scalar made implicitly for one call can be finalised while libtorch still reads it.
+    static readonly TorchSharp.Scalar Zero = 0f, One = 1f;
+
     Tensor Margin(Tensor x, Tensor labels)
     {
         using var noGrad = no_grad();
@@ -50,17 +53,27 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
             if (active.Length == 0) break;
             foreach (var i in active) queries[i]++;
             int side = (int)Math.Clamp(Math.Round(Math.Sqrt(Fraction(iteration) * h * w)), 1, h - 1);
-            var candidate = x.clone();
+            // The windows' offsets built on the CPU and applied in one tensor operation: per-pixel tensor arithmetic with
+            // float operands made ~n·c implicit TorchSharp Scalars per iteration, and one of them was once freed by the
+            // finalizer while libtorch still read it (a crash in Scalar::toFloat during a 100-image FIRadv run).
+            var offset = new float[n * c * h * w];
+            var inWindow = new bool[offset.Length];
             foreach (var i in active)
             {
                 int row = random[i].Next((int)h - side + 1), col = random[i].Next((int)w - side + 1);
                 for (int ch = 0; ch < c; ch++)
                 {
                     float delta = (float)(random[i].Next(2) == 0 ? -Epsilon : Epsilon);
-                    var window = images[i, ch, TensorIndex.Slice(row, row + side), TensorIndex.Slice(col, col + side)];
-                    candidate[i, ch, TensorIndex.Slice(row, row + side), TensorIndex.Slice(col, col + side)] = (window + delta).clamp(0, 1);
+                    for (int r = row; r < row + side; r++)
+                    {
+                        long start = ((i * c + ch) * h + r) * w + col;
+                        Array.Fill(offset, delta, (int)start, side);
+                        Array.Fill(inWindow, true, (int)start, side);
+                    }
                 }
             }
+            var shape = new[] { n, c, h, w };
+            var candidate = where(tensor(inWindow, shape).to(images.device), (images + tensor(offset, shape).to(images.device)).clamp_(Zero, One), x);
             var candidateMargin = Margin(candidate, labels);
             var better = (candidateMargin < margin) & (margin > 0);
             x = where(better.reshape(-1, 1, 1, 1), candidate, x);
