@@ -48,6 +48,7 @@ public sealed class TwinTests
     [DataRow("resnet-adv-n-fgsm", 1)]
     [DataRow("resnet-adv-n-fgsm-cpu45", 1)]
     [DataRow("fir-adv", 1)]
+    [DataRow("resnet-adv-fgsm-pure", 1)]
     public void DeterministicDefencesTwinEqualsTheChain(string defence, int grid)
     {
         var ml = new MLContext(seed: 0);
