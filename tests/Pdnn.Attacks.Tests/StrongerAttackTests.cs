@@ -85,21 +85,26 @@ public sealed class StrongerAttackTests
 [TestClass]
 public sealed class SquareAttackTests
 {
+    /// <summary>The shipped ResNet-20 as a query-only function, and <paramref name="count"/> sample test images.</summary>
+    static (Func<Tensor, Tensor> QueryOnly, Tensor X, Tensor Y) Setup(int count, int seed)
+    {
+        var (model, _) = ClassifierFile.Load(Path.Combine(TestPaths.RepoRoot, "models", "resnet20-cifar10"), CPU);
+        var test = DatasetLoader.Load(TestPaths.Sample, Split.Test, new() { UseCache = false }).Sample(count, seed);
+        using var images = new DeviceImages(test, CPU);
+        var (x, y) = images.Range(0, test.Count);
+        return (input => { using var noGrad = no_grad(); return model.forward(input); }, x.clone(), y.clone());
+    }
+
     [TestMethod]
     public void SquareAttackLowersAccuracyWithoutGradientsAndStaysInTheBall()
     {
-        var (model, _) = ClassifierFile.Load(Path.Combine(TestPaths.RepoRoot, "models", "resnet20-cifar10"), CPU);
-        var test = DatasetLoader.Load(TestPaths.Sample, Split.Test, new() { UseCache = false }).Sample(50, 2);
-        using var images = new DeviceImages(test, CPU);
-        var (x, y) = images.Range(0, test.Count);
+        var (queryOnly, x, y) = Setup(50, 2);
         const double eps = 8.0 / 255;
-        Func<Tensor, Tensor> queryOnly = input => { using var noGrad = no_grad(); return model.forward(input); };
 
         var adversarial = new Square(queryOnly, eps, queries: 100, seed: 1).Perturb(x, y);
 
-        using var noGrad = no_grad();
-        double clean = model.forward(x).argmax(1).eq(y).to(ScalarType.Float32).mean().item<float>();
-        double attacked = model.forward(adversarial).argmax(1).eq(y).to(ScalarType.Float32).mean().item<float>();
+        double clean = queryOnly(x).argmax(1).eq(y).to(ScalarType.Float32).mean().item<float>();
+        double attacked = queryOnly(adversarial).argmax(1).eq(y).to(ScalarType.Float32).mean().item<float>();
         Assert.IsTrue(attacked < clean - 0.2, $"Square (100 queries, 8/255): {attacked:P0} vs clean {clean:P0}");
         Assert.IsTrue((adversarial - x).abs().max().item<float>() <= eps + 1e-6);
         Assert.IsTrue(adversarial.min().item<float>() >= 0 && adversarial.max().item<float>() <= 1);
@@ -109,18 +114,14 @@ public sealed class SquareAttackTests
     [TestMethod]
     public void SquareAttacksEachImageOfABatchAsItWouldAlone()
     {
-        var (model, _) = ClassifierFile.Load(Path.Combine(TestPaths.RepoRoot, "models", "resnet20-cifar10"), CPU);
-        var test = DatasetLoader.Load(TestPaths.Sample, Split.Test, new() { UseCache = false }).Sample(6, 4);
-        using var images = new DeviceImages(test, CPU);
-        var (x, y) = images.Range(0, test.Count);
-        Func<Tensor, Tensor> queryOnly = input => { using var noGrad = no_grad(); return model.forward(input); };
+        var (queryOnly, x, y) = Setup(6, 4);
         long[] ids = [11, 12, 13, 14, 15, 16];
         var square = new Square(queryOnly, 8.0 / 255, queries: 60, seed: 3);
 
         var batch = square.Perturb(x, y, ids);
         var batchQueries = square.QueriesPerImage;
         Assert.IsGreaterThan(0f, (batch - x).abs().max().item<float>(), "the attack changed the images");
-        for (int i = 0; i < test.Count; i++)
+        for (int i = 0; i < ids.Length; i++)
         {
             var alone = square.Perturb(x[i..(i + 1)], y[i..(i + 1)], [ids[i]]);
             Assert.IsTrue(alone.eq(batch[i..(i + 1)]).all().item<bool>(), $"image {i}: alone and in the batch differ");

@@ -47,17 +47,21 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
         var x = Project(images + Epsilon * stripes, images);
         var margin = Margin(x, labels);
         var queries = Enumerable.Repeat(1L, (int)n).ToArray();
+        // The windows' offsets are built on the CPU and applied in one tensor operation: per-pixel tensor arithmetic with
+        // float operands made ~n·c implicit TorchSharp Scalars per iteration, and one of them was once freed by the
+        // finalizer while libtorch still read it (a crash in Scalar::toFloat during a 100-image FIRadv run).
+        // One pair of buffers for all iterations (each is ~1 MB for 100 CIFAR images).
+        var offset = new float[n * c * h * w];
+        var inWindow = new bool[offset.Length];
+        long[] shape = [n, c, h, w];
         for (int iteration = 1; iteration < Queries; iteration++)
         {
             var active = (margin > 0).nonzero().flatten().cpu().data<long>().ToArray();
             if (active.Length == 0) break;
             foreach (var i in active) queries[i]++;
             int side = (int)Math.Clamp(Math.Round(Math.Sqrt(Fraction(iteration) * h * w)), 1, h - 1);
-            // The windows' offsets built on the CPU and applied in one tensor operation: per-pixel tensor arithmetic with
-            // float operands made ~n·c implicit TorchSharp Scalars per iteration, and one of them was once freed by the
-            // finalizer while libtorch still read it (a crash in Scalar::toFloat during a 100-image FIRadv run).
-            var offset = new float[n * c * h * w];
-            var inWindow = new bool[offset.Length];
+            Array.Clear(offset);
+            Array.Clear(inWindow);
             foreach (var i in active)
             {
                 int row = random[i].Next((int)h - side + 1), col = random[i].Next((int)w - side + 1);
@@ -72,7 +76,6 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
                     }
                 }
             }
-            var shape = new[] { n, c, h, w };
             var candidate = where(tensor(inWindow, shape).to(images.device), (images + tensor(offset, shape).to(images.device)).clamp_(Zero, One), x);
             var candidateMargin = Margin(candidate, labels);
             var better = (candidateMargin < margin) & (margin > 0);
