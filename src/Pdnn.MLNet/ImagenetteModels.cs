@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Transforms.Image;
 using Pdnn.Data;
 using Pdnn.Data.Readers;
+using Pdnn.MLNet.Transforms;
 
 namespace Pdnn.MLNet;
 
@@ -20,8 +21,24 @@ public static class ImagenetteModels
     /// <summary>The shipped classifier's folder under <c>models/</c>.</summary>
     public const string ClassifierFolder = "resnet20-imagenette-64";
 
-    /// <summary>Defences available on Imagenette: the plain classifier and the pre-processing baselines in front of it.</summary>
-    public static readonly string[] Defences = ["none", "fs", "ss", "jpeg"];
+    /// <summary>FIR's inpainter for 64x64 crops (g = 1: cells of one pixel, as the paper's Table 1 FIR on CIFAR-10).</summary>
+    public const string InpainterFolder = "inpainter-lite-g1-imagenette-64";
+
+    /// <summary>FIR's T classifier: the Imagenette ResNet-20 fine-tuned on FIR recreations.</summary>
+    public const string FirClassifierFolder = "resnet20-imagenette-64-on-inpainter-lite-g1";
+
+    /// <summary>
+    /// Defences available on Imagenette: the plain classifier, the pre-processing baselines in front of it, and FIR
+    /// (g = 1, 10 masks, its own inpainter and T classifier).
+    /// </summary>
+    public static readonly string[] Defences = ["none", "fs", "ss", "jpeg", "fir"];
+
+    /// <summary>Whether <paramref name="models"/> holds every model of <paramref name="defence"/> (the Imagenette φDNNs ship one by one).</summary>
+    public static bool IsShipped(string models, string defence) => defence switch
+    {
+        "fir" => File.Exists(Path.Combine(models, InpainterFolder, "inpainter.onnx")) && File.Exists(Path.Combine(models, FirClassifierFolder, "classifier.onnx")),
+        _ => File.Exists(Path.Combine(models, ClassifierFolder, "classifier.onnx")),
+    };
 
     /// <summary>The WordNet ids (the data set's folder names) in class-index order.</summary>
     public static readonly IReadOnlyList<string> WordNetIds =
@@ -38,6 +55,7 @@ public static class ImagenetteModels
         "fs" => "FS: 4-bit squeezing, Imagenette ResNet-20",
         "ss" => "SS: 2x2 median, Imagenette ResNet-20",
         "jpeg" => "JPEG (quality 75), Imagenette ResNet-20",
+        "fir" => "FIR (lite inpainter, g=1, 10 masks), Imagenette ResNet-20 fine-tuned on FIR recreations",
         _ => throw new ArgumentException($"Imagenette defence '{defence}': expected one of {string.Join(", ", Defences)}."),
     };
 
@@ -101,12 +119,22 @@ public static class ImagenetteModels
             .Append(ml.Transforms.DropColumns("Bitmap"));
 
     /// <summary>The defence's stages on the "Image" column (3 x 64 x 64), ending in RobustClassify (Score, PredictedLabel).</summary>
-    public static IEstimator<ITransformer> Defence(MLContext ml, string models, string defence = "none", int batchSize = PdnnCatalog.DefaultBatchSize)
+    public static IEstimator<ITransformer> Defence(MLContext ml, string models, string defence = "none", int batchSize = PdnnCatalog.DefaultBatchSize,
+                                                   int seed = 0)
     {
-        var onnx = Path.Combine(models, ClassifierFolder, "classifier.onnx");
-        if (!File.Exists(onnx))
-            throw new FileNotFoundException($"the Imagenette classifier {onnx} was not found (defence '{defence}'); is the models folder the repository's models/?");
-        var classify = ml.Transforms.RobustClassify(onnx, imageHeight: ImageSize, imageWidth: ImageSize, classNames: ClassNames, batchSize: batchSize);
+        string Model(string folder, string file)
+        {
+            var path = Path.Combine(models, folder, file);
+            return File.Exists(path) ? path
+                : throw new FileNotFoundException($"the Imagenette model {path} was not found (defence '{defence}'); is the models folder the repository's models/?");
+        }
+        RobustClassifyEstimator Classify(string folder) =>
+            ml.Transforms.RobustClassify(Model(folder, "classifier.onnx"), imageHeight: ImageSize, imageWidth: ImageSize, classNames: ClassNames, batchSize: batchSize);
+        if (defence == "fir")
+            return ml.Transforms.MaskedInpaintAggregate("Image", Model(InpainterFolder, "inpainter.onnx"), gridCell: 1, seed: seed,
+                                                        imageHeight: ImageSize, imageWidth: ImageSize, batchSize: batchSize)
+                .Append(Classify(FirClassifierFolder));
+        var classify = Classify(ClassifierFolder);
         return defence switch
         {
             "none" => classify,

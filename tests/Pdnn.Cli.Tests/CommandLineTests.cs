@@ -197,6 +197,26 @@ public sealed class RecreationCommandTests
     }
 
     [TestMethod]
+    public void TrainInpainterCutsPhotographsToTheImageSize()
+    {
+        // Imagenette's JPEGs differ in size: --image-size with --center-crop gives the 64x64 crops its classifier reads.
+        var outDir = TestPaths.NewTempDir();
+        var result = PdnnProcess.Run("train-inpainter", "--data", TestPaths.RequireShared("imagenette2-160"), "--image-size", "64x64", "--center-crop",
+                                     "--epochs", "1", "--train-limit", "64", "--test-count", "20", "--cell", "1", "--device", "cpu", "--out", outDir);
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        var card = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "inpainter.card.json"))).RootElement;
+        StringAssert.Contains(card.GetProperty("TrainData").GetString(), "centre-cropped to 64x64");
+        StringAssert.Contains(card.GetProperty("TestData").GetString(), "centre-cropped to 64x64");
+        using var grid = SkiaSharp.SKBitmap.Decode(Path.Combine(outDir, "inpainter-grid.png"));
+        Assert.AreEqual(3 * (64 * 4 + 4) + 4, grid.Height, "the grid's three rows are not of 64-pixel images (shown 4x, 4 px apart)");
+
+        var uncut = PdnnProcess.Run("train-inpainter", "--data", TestPaths.RequireShared("imagenette2-160"), "--center-crop", "--epochs", "1",
+                                    "--device", "cpu", "--out", TestPaths.NewTempDir());
+        Assert.AreEqual(2, uncut.ExitCode, uncut.ToString());
+        StringAssert.Contains(uncut.Output, "--center-crop needs --image-size");
+    }
+
+    [TestMethod]
     public void UnknownSizeIsNamed()
     {
         var result = PdnnProcess.Run("train-sr", "--data", TestPaths.Sample, "--size", "huge", "--out", TestPaths.NewTempDir(), "--device", "cpu");

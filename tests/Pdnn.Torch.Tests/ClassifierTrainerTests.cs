@@ -78,6 +78,27 @@ public sealed class ClassifierTrainerTests
     }
 
     [TestMethod]
+    public void FinishAtBudgetEndsTheRunWithTheWeightsItHas()
+    {
+        // Within the budget: 3 of 16 steps, then the classifier as it stands, reported complete and saying how far it got.
+        var direct = Train(Tiny with { MaxSteps = 3, FinishAtBudget = true }, Small);
+        Assert.IsTrue(direct.Completed);
+        Assert.AreEqual((0, 3), (direct.State.Epoch, direct.State.StepInEpoch));
+        StringAssert.Contains(direct.State.FinishedAtBudget, "step budget of 3 reached: ended with 0 of 2 epochs and 3 steps of the next");
+
+        // A run stopped at its budget with a checkpoint, finished later by a resume whose budget is already spent: no step.
+        var checkpoint = Path.Combine(TestPaths.NewTempDir(), "checkpoint");
+        var stopped = Train(Tiny with { MaxSteps = 5 }, Small, checkpoint);
+        Assert.IsFalse(stopped.Completed);
+        Assert.IsNull(stopped.State.FinishedAtBudget);
+        var finished = Train(Tiny with { MaxSteps = 0, FinishAtBudget = true }, Small, checkpoint, resume: true);
+        Assert.IsTrue(finished.Completed);
+        Assert.AreEqual((0, 5, 5L), (finished.State.Epoch, finished.State.StepInEpoch, finished.State.GlobalStep));
+        foreach (var (name, tensor) in stopped.Model.state_dict())
+            Assert.IsTrue(tensor.equal(finished.Model.state_dict()[name]), $"{name}: finishing a stopped run changed its weights");
+    }
+
+    [TestMethod]
     public void ExistingCheckpointIsNeitherOverwrittenNorResumedWithOtherOptions()
     {
         var checkpoint = Path.Combine(TestPaths.NewTempDir(), "checkpoint");

@@ -30,6 +30,8 @@ static class ClassifierTraining
 
         if (result.State.StoppedOnCollapse != null)
             AnsiConsole.MarkupLineInterpolated($"[red]stopped:[/] {result.State.StoppedOnCollapse}");
+        if (result.State.FinishedAtBudget != null)
+            AnsiConsole.MarkupLineInterpolated($"[yellow]finished at the budget (--on-budget finish):[/] {result.State.FinishedAtBudget}");
         if (!result.Completed)
         {
             AnsiConsole.MarkupLineInterpolated($"[yellow]stopped:[/] {result.StopReason} with {result.State.Epoch} of {options.Epochs} epochs done{(result.State.StepInEpoch > 0 ? $" and {result.State.StepInEpoch} steps into the next" : "")}; checkpoint in {checkpointDir}. Run the same command with --resume to continue.");

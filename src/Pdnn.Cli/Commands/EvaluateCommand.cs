@@ -41,7 +41,7 @@ static class EvaluateCommand
         var target = new Option<string>("--query-target") { Description = "What query-only attacks query: chain (the deployed ML.NET/ONNX chain) or twin.", DefaultValueFactory = _ => "chain" };
         var curve = new Option<string>("--eps-curve") { Description = "ε values (in /255) for the accuracy-vs-ε figure under PGD (EOT-PGD for randomised defences); empty: none.", DefaultValueFactory = _ => "0,2,4,8,16,32,64" };
         var curveN = new Option<int>("--curve-n") { Description = "Images for the ε curve (the first of the sample).", DefaultValueFactory = _ => 100 };
-        var data = new Option<string?>("--data") { Description = $"Test data (default: the bundled sample, {DemoCommand.SampleFolder}). An Imagenette folder (imagenette2-160) is recognised: its validation images are cut to 64x64 centre crops and the defences are the Imagenette classifier's (none, fs, ss, jpeg)." };
+        var data = new Option<string?>("--data") { Description = $"Test data (default: the bundled sample, {DemoCommand.SampleFolder}). An Imagenette folder (imagenette2-160) is recognised: its validation images are cut to 64x64 centre crops and the defences are Imagenette's ({string.Join(", ", ImagenetteModels.Defences)})." };
         var device = CommonOptions.Device();
         var output = new Option<string>("--out") { Description = "Output folder.", DefaultValueFactory = _ => "out/evaluation" };
         var batchSize = new Option<int>("--batch-size")
@@ -77,7 +77,7 @@ static class EvaluateCommand
             var dataPath = r.GetValue(data) ?? DemoCommand.FindSample();
             // Imagenette: 64x64 centre crops (the pixels ML.NET's ResizeImages gives) and the Imagenette classifier's defences.
             bool imagenette = ImagenetteModels.Recognises(dataPath);
-            var defences = imagenette ? ImagenetteDefences(r.GetValue(defense)!) : Defences(r.GetValue(defense)!, Get(grid, "4"), modelsFolder);
+            var defences = imagenette ? ImagenetteDefences(r.GetValue(defense)!, modelsFolder) : Defences(r.GetValue(defense)!, Get(grid, "4"), modelsFolder);
             var curveEps = Get(curve, "0,4,8,16,32").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => ParseEpsilon(v + "/255")).ToList();
             bool queryChain = r.GetValue(target) switch { "chain" => true, "twin" => false, var t => throw new ArgumentException($"--query-target '{t}': expected chain or twin.") };
             var modelsDir = modelsFolder;
@@ -110,7 +110,7 @@ static class EvaluateCommand
                 AnsiConsole.MarkupLineInterpolated($"[bold]{description}[/]: {string.Join(", ", names)}; ε = {r.GetValue(eps)}; {Math.Min(sampleSize, test.Count)} images{(part is null ? "" : $", shard {part}")}");
                 var ml = new MLContext(seed: settings.Seed);
                 var view = ml.Data.LoadFromImageDataset(sample);
-                var model = (imagenette ? ImagenetteModels.Defence(ml, modelsDir, defence) : ShippedModels.Chain(ml, modelsDir, defence, g, settings.Seed)).Fit(view);
+                var model = (imagenette ? ImagenetteModels.Defence(ml, modelsDir, defence, seed: settings.Seed) : ShippedModels.Chain(ml, modelsDir, defence, g, settings.Seed)).Fit(view);
                 var options = new AttackEvaluatorOptions
                 {
                     Attacks = names, Settings = settings, QueryDeployedChain = queryChain, Device = r.GetValue(device)!,
@@ -177,8 +177,8 @@ static class EvaluateCommand
     }
 
     /// <summary>The (defence, grid) pairs to evaluate; fir expands to each grid size.</summary>
-    static List<(string Defence, int Grid)> ImagenetteDefences(string list) =>
-        (list == "all" ? ImagenetteModels.Defences : list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+    static List<(string Defence, int Grid)> ImagenetteDefences(string list, string models) =>
+        (list == "all" ? ImagenetteModels.Defences.Where(d => ImagenetteModels.IsShipped(models, d)).ToArray() : list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         .Select(d => ImagenetteModels.Defences.Contains(d) ? (d, 1)
             : throw new ArgumentException($"--defense '{d}': on Imagenette, expected one of {string.Join(", ", ImagenetteModels.Defences)} or all."))
         .ToList();

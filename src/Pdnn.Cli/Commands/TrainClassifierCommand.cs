@@ -46,13 +46,14 @@ static class TrainClassifierCommand
         var heldOut = new Option<int?>("--held-out") { Description = "Training images held out for the per-epoch clean/FGSM/PGD-10 check (default 1000 with --adversarial, else 0)." };
         var onCollapse = new Option<string>("--on-collapse") { Description = "When the held-out check sees catastrophic overfitting: continue (report it) or stop.", DefaultValueFactory = _ => "continue" };
         var precision = CommonOptions.Precision();
+        var onBudget = new Option<string>("--on-budget") { Description = "When --max-minutes runs out: checkpoint (stop, exit 75, continue with --resume) or finish (end the run there and save the classifier with the weights it has, best-robust's with --keep best-robust: a model trained within the budget; resuming with --max-minutes 0 finishes a stopped run without another step).", DefaultValueFactory = _ => "checkpoint" };
         var keep = new Option<string>("--keep") { Description = "Weights to end with: last, or best-robust (the epoch with the highest held-out PGD-10 accuracy).", DefaultValueFactory = _ => "last" };
 
         var command = new Command("train-classifier", "Train a CIFAR-style ResNet classifier with TorchSharp; checkpoints, resumes, stops at a time budget.")
         {
             data, testData, arch, epochs, batch, lr, momentum, weightDecay, schedule, labelSmoothing, noAugment, seed,
             device, output, resume, maxMinutes, trainLimit, imageSize, centerCrop, noCache, recreationOption, init, prune,
-            adversarial, eps, attackSteps, attackStepSize, cleanWeight, tradesBeta, craftThrough, heldOut, onCollapse, keep, precision,
+            adversarial, eps, attackSteps, attackStepSize, cleanWeight, tradesBeta, craftThrough, heldOut, onCollapse, keep, precision, onBudget,
         };
         command.SetAction(r => CommonOptions.Run(() =>
         {
@@ -70,6 +71,11 @@ static class TrainClassifierCommand
                 Seed = r.GetValue(seed),
                 Sparsity = r.GetValue(prune) is var p and >= 0 and < 1 ? p : throw new ArgumentException($"--prune {r.GetValue(prune)}: expected a fraction in [0, 1), e.g. 0.8."),
                 MaxMinutes = r.GetValue(maxMinutes),
+                FinishAtBudget = r.GetValue(onBudget) switch
+                {
+                    "checkpoint" => false, "finish" => true,
+                    var b => throw new ArgumentException($"--on-budget '{b}': expected checkpoint or finish."),
+                },
                 Precision = CommonOptions.ParsePrecision(r.GetValue(precision)!),
                 Interrupt = Interruption.OnSignal(),
                 Adversarial = new AdversarialOptions

@@ -23,7 +23,7 @@ static class TrainRecreationCommand
 {
     sealed record Common(Option<string> Data, Option<string> Size, Option<int> Epochs, Option<int> Batch, Option<double> Lr, Option<int> Seed,
                          Option<string> Device, Option<string> Out, Option<bool> Resume, Option<double?> MaxMinutes, Option<int?> TrainLimit,
-                         Option<int> TestCount, Option<string?> Classifier);
+                         Option<int> TestCount, Option<string?> Classifier, Option<string?> ImageSize, Option<bool> CenterCrop);
 
     static Common Options() => new(
         CommonOptions.Data("Training data (the test split is used for PSNR/SSIM), any supported layout."),
@@ -38,11 +38,13 @@ static class TrainRecreationCommand
         new Option<double?>("--max-minutes") { Description = $"Stop cleanly after this much time, with a checkpoint; exit code {ClassifierTraining.ExitStoppedEarly}, continue with --resume." },
         new Option<int?>("--train-limit") { Description = "Use only a uniform random subset of this many training images (seeded)." },
         new Option<int>("--test-count") { Description = "Test images for PSNR/SSIM (uniform sample, seeded; 0 = all).", DefaultValueFactory = _ => 0 },
-        new Option<string?>("--classifier") { Description = "A classifier folder: also report its accuracy on clean and on recreated test images." });
+        new Option<string?>("--classifier") { Description = "A classifier folder: also report its accuracy on clean and on recreated test images." },
+        CommonOptions.ImageSize(),
+        CommonOptions.CenterCrop());
 
     static void Add(Command command, Common o)
     {
-        foreach (var option in new Option[] { o.Data, o.Size, o.Epochs, o.Batch, o.Lr, o.Seed, o.Device, o.Out, o.Resume, o.MaxMinutes, o.TrainLimit, o.TestCount, o.Classifier })
+        foreach (var option in new Option[] { o.Data, o.Size, o.Epochs, o.Batch, o.Lr, o.Seed, o.Device, o.Out, o.Resume, o.MaxMinutes, o.TrainLimit, o.TestCount, o.Classifier, o.ImageSize, o.CenterCrop })
             command.Options.Add(option);
     }
 
@@ -139,7 +141,10 @@ static class TrainRecreationCommand
             Epochs = r.GetValue(o.Epochs), BatchSize = r.GetValue(o.Batch), LearningRate = r.GetValue(o.Lr), Seed = r.GetValue(o.Seed),
             MaxMinutes = r.GetValue(o.MaxMinutes), Interrupt = Interruption.OnSignal(),
         };
-        var train = CommonOptions.LoadData(r.GetValue(o.Data)!, Split.Train, null, noCache: false);
+        // Photographs (Imagenette) are cut to one size, as for the classifier that will read the recreations.
+        var imageSize = CommonOptions.ParseSize(r.GetValue(o.ImageSize));
+        var resize = CommonOptions.Mode(r.GetValue(o.CenterCrop));
+        var train = CommonOptions.LoadData(r.GetValue(o.Data)!, Split.Train, imageSize, noCache: false, resize);
         if (r.GetValue(o.TrainLimit) is { } limit) train = train.Sample(limit, options.Seed);
         var outDir = r.GetValue(o.Out)!;
         Directory.CreateDirectory(outDir);
@@ -152,7 +157,7 @@ static class TrainRecreationCommand
         }
 
         // Quality on test images, and a grid a person can look at.
-        var test = CommonOptions.LoadData(r.GetValue(o.Data)!, Split.Test, null, noCache: false);
+        var test = CommonOptions.LoadData(r.GetValue(o.Data)!, Split.Test, imageSize, noCache: false, resize);
         if (r.GetValue(o.TestCount) > 0) test = test.Sample(r.GetValue(o.TestCount), 0);
         (nn.Module<Tensor, Tensor> Model, ModelCard Card)? classifier = r.GetValue(o.Classifier) is { } c ? ClassifierFile.Load(c, device.Device) : null;
         double psnr = 0, ssim = 0, corruptedPsnr = 0;

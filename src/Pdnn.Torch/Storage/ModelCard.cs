@@ -23,6 +23,8 @@ public sealed record ModelCard
     public double? TestAccuracy { get; init; }
     public int Epochs { get; init; }
     public int EpochsCompleted { get; init; }
+    /// <summary>Set when the run was ended at its time or step budget before its last epoch (--on-budget finish): how far it got.</summary>
+    public string? FinishedAtBudget { get; init; }
     public int BatchSize { get; init; }
     public double LearningRate { get; init; }
     public string? Schedule { get; init; }

@@ -23,6 +23,8 @@ public sealed record TrainingState
     public double BestRobustPgd { get; init; } = -1;
     /// <summary>The run stopped for good because the collapse detector fired (--on-collapse stop).</summary>
     public string? StoppedOnCollapse { get; init; }
+    /// <summary>Set when the run ended at its budget (<see cref="TrainOptions.FinishAtBudget"/>): how far it got.</summary>
+    public string? FinishedAtBudget { get; init; }
 }
 
 /// <summary>

@@ -9,8 +9,9 @@ using static TorchSharp.torch;
 
 namespace Pdnn.Torch.Training;
 
-/// <param name="Completed">All epochs trained, or stopped for good by the collapse detector (see State.StoppedOnCollapse);
-/// false when a budget stopped the run and a checkpoint waits for --resume.</param>
+/// <param name="Completed">All epochs trained, stopped for good by the collapse detector (see State.StoppedOnCollapse), or
+/// ended at its budget with <see cref="TrainOptions.FinishAtBudget"/> (see State.FinishedAtBudget); false when a budget
+/// stopped the run and a checkpoint waits for --resume.</param>
 public sealed record TrainResult(CifarResNet Model, bool Completed, TrainingState State, string StopReason)
 {
     /// <summary>The epoch whose weights the model holds (best-robust keeps an earlier one).</summary>
@@ -106,7 +107,8 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         var clock = Stopwatch.StartNew();
         double elapsedBefore = state.ElapsedSeconds;
         long stepsThisRun = 0;
-        string? stopReason = null;
+        // A budget spent before the first step (a resume with --max-minutes 0 that only finishes the run) takes none.
+        string? stopReason = options.FinishAtBudget && state.Epoch < options.Epochs ? StopReason(clock, 0) : null;
         model.train();
 
         while (state.Epoch < options.Epochs && stopReason == null)
@@ -202,7 +204,14 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         }
 
         state = state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds };
-        bool completed = state.Epoch >= options.Epochs || state.StoppedOnCollapse != null;
+        if (state.Epoch < options.Epochs && state.StoppedOnCollapse == null && options.FinishAtBudget && stopReason != null
+            && !options.Interrupt.IsCancellationRequested)
+            state = state with
+            {
+                FinishedAtBudget = $"{stopReason}: ended with {state.Epoch} of {options.Epochs} epochs" +
+                                   (state.StepInEpoch > 0 ? $" and {state.StepInEpoch} steps of the next" : "") + $", {state.ElapsedSeconds / 60:F1} min of training in all",
+            };
+        bool completed = state.Epoch >= options.Epochs || state.StoppedOnCollapse != null || state.FinishedAtBudget != null;
         int kept = state.Epoch;
         if (completed && options.Keep == KeepWeights.BestRobust && best != null && state.BestRobustEpoch is { } bestEpoch)
         {
@@ -212,7 +221,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         }
         best?.Dispose();
         model.eval();
-        return new TrainResult(model, completed, state, state.StoppedOnCollapse ?? (completed ? "completed" : stopReason!)) { KeptEpoch = kept };
+        return new TrainResult(model, completed, state, state.StoppedOnCollapse ?? state.FinishedAtBudget ?? (completed ? "completed" : stopReason!)) { KeptEpoch = kept };
     }
 
     /// <summary>

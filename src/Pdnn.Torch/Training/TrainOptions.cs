@@ -42,6 +42,12 @@ public sealed record TrainOptions
     public long? MaxSteps { get; init; }
     /// <summary>Stop cleanly (with a checkpoint) at the next step once cancelled: the CLI cancels it on Ctrl-C or SIGTERM.</summary>
     public CancellationToken Interrupt { get; init; }
+    /// <summary>
+    /// At the time or step budget, end the run with the weights it has (best-robust's when kept so, else the last
+    /// step's) and report it completed, instead of leaving a checkpoint for --resume: a model trained within a fixed
+    /// budget. A budget already spent when the run starts (e.g. --max-minutes 0 on a resume) takes no step.
+    /// </summary>
+    public bool FinishAtBudget { get; init; }
     /// <summary>Also write a checkpoint every this many steps (0: only at epoch ends and at a stop).</summary>
     public int CheckpointEverySteps { get; init; }
 

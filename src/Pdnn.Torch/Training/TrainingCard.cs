@@ -19,6 +19,7 @@ public static class TrainingCard
         TrainCount = train.Count - options.HeldOut, // the held-out images are split off inside the trainer
         Epochs = options.Epochs,
         EpochsCompleted = result.State.Epoch,
+        FinishedAtBudget = result.State.FinishedAtBudget,
         BatchSize = options.BatchSize,
         LearningRate = options.LearningRate,
         Schedule = options.Schedule.ToString().ToLowerInvariant(),
