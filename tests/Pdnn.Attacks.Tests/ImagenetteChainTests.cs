@@ -90,14 +90,48 @@ public sealed class ImagenetteChainTests
         var model = ImagenetteModels.Chain(ml, models.Value, "none").Fit(data);
         var output = model.Transform(data);
         var images = output.GetColumn<VBuffer<float>>("Image").Select(v => v.DenseValues().ToArray()).ToArray();
-        var scores = output.GetColumn<VBuffer<float>>("Score").Select(v => v.DenseValues().ToArray()).ToArray();
-        var labels = output.GetColumn<uint>("PredictedLabel").ToArray();
         Assert.IsTrue(images.All(i => i.Length == 3 * Side * Side), "every image, whatever its size, reaches the classifier as 3x64x64");
 
         int plane = Side * Side, g = Array.IndexOf(paths, Path.GetFullPath(greyPath));
         for (int p = 0; p < plane; p++)
             Assert.IsTrue(images[g][p] == images[g][plane + p] && images[g][p] == images[g][2 * plane + p], $"greyscale pixel {p}: the three channels differ");
 
+        AssertTwinAgrees(ml, data, model);
+    }
+
+    [TestMethod]
+    public void TheShippedFirChainFromFilesGivesTheTwinsPredictionOnTheSamePixels()
+    {
+        // The shipped φDNN (10 masks on 64x64 crops, the inpainter, the T classifier) run by ONNX Runtime from JPEG
+        // files, and its TorchSharp twin (what the attacks differentiate) on the pixels the chain extracted.
+        var models = Path.Combine(TestPaths.RepoRoot, "models");
+        Assert.IsTrue(ImagenetteModels.IsShipped(models, "fir"), $"the Imagenette FIR models ({ImagenetteModels.InpainterFolder}, {ImagenetteModels.FirClassifierFolder}) are not in {models}");
+        var (root, _) = MixedFolder();
+        var ml = new MLContext(seed: 0);
+        var data = ImagenetteModels.LoadFolder(ml, root);
+        var model = ImagenetteModels.Chain(ml, models, "fir").Fit(data);
+        var labels = model.Transform(data).GetColumn<uint>("PredictedLabel").ToArray();
+        var truth = data.GetColumn<string>("Label").ToArray();
+        AssertTwinAgrees(ml, data, model);
+        // 23 photographs of ten classes (20 validation JPEGs, 3 altered copies): a φDNN that recreates them into mush
+        // would not get half right.
+        int correct = labels.Zip(truth).Count(p => ImagenetteModels.ClassNames[(int)p.First - 1] == p.Second);
+        Assert.IsGreaterThan(labels.Length / 2, correct, $"the shipped FIR chain classifies {correct} of {labels.Length} photographs correctly");
+    }
+
+    /// <summary>
+    /// The twin of <paramref name="model"/> (a chain from files) on the pixels the chain extracts gives the chain's scores
+    /// and labels. The pixels come from LoadImages alone: FIR's stage recreates the "Image" column in place, so the
+    /// chain's own output holds the recreation, not its input.
+    /// </summary>
+    static void AssertTwinAgrees(MLContext ml, IDataView files, ITransformer model)
+    {
+        var paths = files.GetColumn<string>("Path").ToArray();
+        var images = ImagenetteModels.LoadImages(ml).Fit(files).Transform(files).GetColumn<VBuffer<float>>("Image")
+            .Select(v => v.DenseValues().ToArray()).ToArray();
+        var output = model.Transform(files);
+        var scores = output.GetColumn<VBuffer<float>>("Score").Select(v => v.DenseValues().ToArray()).ToArray();
+        var labels = output.GetColumn<uint>("PredictedLabel").ToArray();
         using var twin = ChainTwin.FromChain(model, CPU);
         using var x = tensor(images.SelectMany(i => i).ToArray(), [images.Length, 3, Side, Side]);
         using var probabilities = nn.functional.softmax(twin.Logits(x), 1);
