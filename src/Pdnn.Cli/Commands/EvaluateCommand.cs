@@ -176,7 +176,7 @@ static class EvaluateCommand
         }
     }
 
-    /// <summary>The (defence, grid) pairs to evaluate; fir expands to each grid size.</summary>
+    /// <summary>The (defence, grid) pairs to evaluate on Imagenette: its FIR ships at g = 1 only, so --grid does not apply.</summary>
     static List<(string Defence, int Grid)> ImagenetteDefences(string list, string models) =>
         (list == "all" ? ImagenetteModels.Defences.Where(d => ImagenetteModels.IsShipped(models, d)).ToArray() : list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         .Select(d => ImagenetteModels.Defences.Contains(d) ? (d, 1)
