@@ -27,15 +27,23 @@ public static class ImagenetteModels
     /// <summary>FIR's T classifier: the Imagenette ResNet-20 fine-tuned on FIR recreations.</summary>
     public const string FirClassifierFolder = "resnet20-imagenette-64-on-inpainter-lite-g1";
 
+    /// <summary>NSR's super-resolution generator for 64x64 crops (lite, x4: 64 → 256, resized back to 64).</summary>
+    public const string SrFolder = "sr-lite-imagenette-64";
+
+    /// <summary>NSR's T classifier: the Imagenette ResNet-20 fine-tuned on NSR recreations.</summary>
+    public const string NsrClassifierFolder = "resnet20-imagenette-64-on-sr-lite";
+
     /// <summary>
-    /// Defences available on Imagenette: the plain classifier, the pre-processing baselines in front of it, and FIR
-    /// (g = 1, 10 masks, its own inpainter and T classifier).
+    /// Defences available on Imagenette: the plain classifier, the pre-processing baselines in front of it, NSR (the
+    /// CIFAR-10 NSR's noise, its own SR generator and T classifier) and FIR (g = 1, 10 masks, its own inpainter and T
+    /// classifier).
     /// </summary>
-    public static readonly string[] Defences = ["none", "fs", "ss", "jpeg", "fir"];
+    public static readonly string[] Defences = ["none", "fs", "ss", "jpeg", "nsr", "fir"];
 
     /// <summary>Whether <paramref name="models"/> holds every model of <paramref name="defence"/> (the Imagenette φDNNs ship one by one).</summary>
     public static bool IsShipped(string models, string defence) => defence switch
     {
+        "nsr" => File.Exists(Path.Combine(models, SrFolder, "sr-generator.onnx")) && File.Exists(Path.Combine(models, NsrClassifierFolder, "classifier.onnx")),
         "fir" => File.Exists(Path.Combine(models, InpainterFolder, "inpainter.onnx")) && File.Exists(Path.Combine(models, FirClassifierFolder, "classifier.onnx")),
         _ => File.Exists(Path.Combine(models, ClassifierFolder, "classifier.onnx")),
     };
@@ -55,6 +63,7 @@ public static class ImagenetteModels
         "fs" => "FS: 4-bit squeezing, Imagenette ResNet-20",
         "ss" => "SS: 2x2 median, Imagenette ResNet-20",
         "jpeg" => "JPEG (quality 75), Imagenette ResNet-20",
+        "nsr" => "NSR (lite SR x4; Gaussian 0.01 + s&p 0.01), Imagenette ResNet-20 fine-tuned on NSR recreations",
         "fir" => "FIR (lite inpainter, g=1, 10 masks), Imagenette ResNet-20 fine-tuned on FIR recreations",
         _ => throw new ArgumentException($"Imagenette defence '{defence}': expected one of {string.Join(", ", Defences)}."),
     };
@@ -130,6 +139,10 @@ public static class ImagenetteModels
         }
         RobustClassifyEstimator Classify(string folder) =>
             ml.Transforms.RobustClassify(Model(folder, "classifier.onnx"), imageHeight: ImageSize, imageWidth: ImageSize, classNames: ClassNames, batchSize: batchSize);
+        if (defence == "nsr")
+            return ml.Transforms.NoisyCorrupt("Image", ShippedModels.NsrNoise, imageHeight: ImageSize, imageWidth: ImageSize, seed: seed, batchSize: batchSize)
+                .Append(ml.Transforms.SuperResolve("Image", Model(SrFolder, "sr-generator.onnx"), imageHeight: ImageSize, imageWidth: ImageSize, batchSize: batchSize))
+                .Append(Classify(NsrClassifierFolder));
         if (defence == "fir")
             return ml.Transforms.MaskedInpaintAggregate("Image", Model(InpainterFolder, "inpainter.onnx"), gridCell: 1, seed: seed,
                                                         imageHeight: ImageSize, imageWidth: ImageSize, batchSize: batchSize)

@@ -118,6 +118,50 @@ public sealed class ImagenetteChainTests
         Assert.IsGreaterThan(labels.Length / 2, correct, $"the shipped FIR chain classifies {correct} of {labels.Length} photographs correctly");
     }
 
+    [TestMethod]
+    public void TheShippedNsrChainGivesTheTwinsPredictionGivenTheSameNoise()
+    {
+        // The shipped NSR (δ on 64x64 crops, the x4 SR generator, resize back, the T classifier) run by ONNX Runtime, and
+        // its twin, with δ(x) fixed to the deployed noise stage's own draw: the rest of the chain and the rest of the twin
+        // then see the same pixels and must give the same scores.
+        var models = Path.Combine(TestPaths.RepoRoot, "models");
+        Assert.IsTrue(ImagenetteModels.IsShipped(models, "nsr"), $"the Imagenette NSR models ({ImagenetteModels.SrFolder}, {ImagenetteModels.NsrClassifierFolder}) are not in {models}");
+        var (root, _) = MixedFolder();
+        var ml = new MLContext(seed: 0);
+        var files = ImagenetteModels.LoadFolder(ml, root);
+        var pixels = ImagenetteModels.LoadImages(ml).Fit(files).Transform(files);
+        var defence = (IEnumerable<ITransformer>)ImagenetteModels.Defence(ml, models, "nsr").Fit(pixels);
+        using var twin = ChainTwin.FromChain((ITransformer)defence, CPU);
+        Assert.IsTrue(twin.Randomised, twin.Description);
+        Assert.AreEqual(3, twin.Stages.Count, twin.Description);
+
+        var noisy = defence.First().Transform(pixels).GetColumn<VBuffer<float>>("Image").Select(v => v.DenseValues().ToArray()).ToArray();
+        var clean = pixels.GetColumn<VBuffer<float>>("Image").Select(v => v.DenseValues().ToArray()).ToArray();
+        double changed = noisy.Zip(clean).Average(p => p.First.Zip(p.Second).Average(q => Math.Abs(q.First - q.Second)));
+        Assert.IsGreaterThan(0.05, changed, "the noise stage left the pixels (almost) as they were");
+        var noisyView = ml.Data.LoadFromEnumerable(noisy.Select(v => new Crop { Image = v }));
+        var rest = new TransformerChain<ITransformer>(defence.Skip(1).ToArray()).Transform(noisyView);
+        var scores = rest.GetColumn<VBuffer<float>>("Score").Select(v => v.DenseValues().ToArray()).ToArray();
+        using var noGrad = no_grad();
+        using var x = tensor(noisy.SelectMany(i => i).ToArray(), [noisy.Length, 3, Side, Side]);
+        using var probabilities = nn.functional.softmax(twin.Stages.Skip(1).Aggregate(x, (v, stage) => stage.Forward(v)), 1);
+        var twinScores = probabilities.data<float>().ToArray();
+        for (int i = 0; i < noisy.Length; i++)
+            for (int k = 0; k < 10; k++)
+                Assert.AreEqual(twinScores[i * 10 + k], scores[i][k], 1e-4f, $"image {i}: score {k} of the chain and the twin differ");
+
+        // From the files, noise drawn by the chain: a recreation that turned photographs into mush would not get half right.
+        var labels = ImagenetteModels.Chain(ml, models, "nsr").Fit(files).Transform(files).GetColumn<uint>("PredictedLabel").ToArray();
+        var truth = files.GetColumn<string>("Label").ToArray();
+        int correct = labels.Zip(truth).Count(p => ImagenetteModels.ClassNames[(int)p.First - 1] == p.Second);
+        Assert.IsGreaterThan(labels.Length / 2, correct, $"the shipped NSR chain classifies {correct} of {labels.Length} photographs correctly");
+    }
+
+    sealed class Crop
+    {
+        [VectorType(3 * Side * Side)] public float[] Image { get; set; } = [];
+    }
+
     /// <summary>
     /// The twin of <paramref name="model"/> (a chain from files) on the pixels the chain extracts gives the chain's scores
     /// and labels. The pixels come from LoadImages alone: FIR's stage recreates the "Image" column in place, so the

@@ -76,6 +76,12 @@ public sealed class CommandLineTests
         var summary = File.ReadAllText(Path.Combine(evalDir, "summary.md"));
         StringAssert.Contains(summary, "Imagenette");
         StringAssert.Contains(summary, "JPEG (quality 75), Imagenette ResNet-20");
+
+        // Imagenette's FIR ships at g = 1 only: another grid is refused by name, not silently ignored.
+        var grid = PdnnProcess.Run("evaluate", "--models", models, "--data", imagenette, "--defense", "none", "--grid", "4", "--n", "8",
+                                   "--attacks", "fgsm", "--device", "cpu", "--out", TestPaths.NewTempDir());
+        Assert.AreEqual(2, grid.ExitCode, grid.ToString());
+        StringAssert.Contains(grid.Output, "--grid '4': on Imagenette FIR ships at g = 1 only");
     }
 
     [TestMethod]

@@ -77,7 +77,7 @@ static class EvaluateCommand
             var dataPath = r.GetValue(data) ?? DemoCommand.FindSample();
             // Imagenette: 64x64 centre crops (the pixels ML.NET's ResizeImages gives) and the Imagenette classifier's defences.
             bool imagenette = ImagenetteModels.Recognises(dataPath);
-            var defences = imagenette ? ImagenetteDefences(r.GetValue(defense)!, modelsFolder) : Defences(r.GetValue(defense)!, Get(grid, "4"), modelsFolder);
+            var defences = imagenette ? ImagenetteDefences(r.GetValue(defense)!, r.GetResult(grid) is null or { Implicit: true } ? null : r.GetValue(grid), modelsFolder) : Defences(r.GetValue(defense)!, Get(grid, "4"), modelsFolder);
             var curveEps = Get(curve, "0,4,8,16,32").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => ParseEpsilon(v + "/255")).ToList();
             bool queryChain = r.GetValue(target) switch { "chain" => true, "twin" => false, var t => throw new ArgumentException($"--query-target '{t}': expected chain or twin.") };
             var modelsDir = modelsFolder;
@@ -176,9 +176,14 @@ static class EvaluateCommand
         }
     }
 
-    /// <summary>The (defence, grid) pairs to evaluate on Imagenette: its FIR ships at g = 1 only, so --grid does not apply.</summary>
-    static List<(string Defence, int Grid)> ImagenetteDefences(string list, string models) =>
-        (list == "all" ? ImagenetteModels.Defences.Where(d => ImagenetteModels.IsShipped(models, d)).ToArray() : list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+    /// <summary>
+    /// The (defence, grid) pairs to evaluate on Imagenette: its FIR ships at g = 1 only, so a typed --grid other than 1 is
+    /// refused rather than ignored.
+    /// </summary>
+    static List<(string Defence, int Grid)> ImagenetteDefences(string list, string? typedGrid, string models) =>
+        typedGrid is { } g && g.Trim() != "1"
+            ? throw new ArgumentException($"--grid '{g}': on Imagenette FIR ships at g = 1 only; leave --grid out or pass 1.")
+            : (list == "all" ? ImagenetteModels.Defences.Where(d => ImagenetteModels.IsShipped(models, d)).ToArray() : list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         .Select(d => ImagenetteModels.Defences.Contains(d) ? (d, 1)
             : throw new ArgumentException($"--defense '{d}': on Imagenette, expected one of {string.Join(", ", ImagenetteModels.Defences)} or all."))
         .ToList();
