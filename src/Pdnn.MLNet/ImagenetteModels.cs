@@ -33,20 +33,38 @@ public static class ImagenetteModels
     /// <summary>NSR's T classifier: the Imagenette ResNet-20 fine-tuned on NSR recreations.</summary>
     public const string NsrClassifierFolder = "resnet20-imagenette-64-on-sr-lite";
 
+    /// <summary>The adversarially trained classifier: the Imagenette ResNet-20 fine-tuned with N-FGSM (ε = 8/255).</summary>
+    public const string AdvClassifierFolder = "resnet20-imagenette-64-adv-n-fgsm";
+
+    /// <summary>FIRadv's classifier: <see cref="AdvClassifierFolder"/> fine-tuned with N-FGSM crafted through the whole FIR φDNN.</summary>
+    public const string FirAdvClassifierFolder = "resnet20-imagenette-64-on-inpainter-lite-g1-adv";
+
     /// <summary>
     /// Defences available on Imagenette: the plain classifier, the pre-processing baselines in front of it, NSR (the
-    /// CIFAR-10 NSR's noise, its own SR generator and T classifier) and FIR (g = 1, 10 masks, its own inpainter and T
-    /// classifier).
+    /// CIFAR-10 NSR's noise, its own SR generator and T classifier), FIR (g = 1, 10 masks, its own inpainter and T
+    /// classifier), the adversarially trained classifier alone and FIRadv (FIR in front of a classifier adversarially
+    /// trained through it).
     /// </summary>
-    public static readonly string[] Defences = ["none", "fs", "ss", "jpeg", "nsr", "fir"];
+    public static readonly string[] Defences = ["none", "fs", "ss", "jpeg", "nsr", "fir", "resnet-adv-n-fgsm", "fir-adv"];
+
+    /// <summary>The classifier folder the defence ends in.</summary>
+    static string ClassifierOf(string defence) => defence switch
+    {
+        "nsr" => NsrClassifierFolder,
+        "fir" => FirClassifierFolder,
+        "resnet-adv-n-fgsm" => AdvClassifierFolder,
+        "fir-adv" => FirAdvClassifierFolder,
+        _ => ClassifierFolder,
+    };
 
     /// <summary>Whether <paramref name="models"/> holds every model of <paramref name="defence"/> (the Imagenette φDNNs ship one by one).</summary>
-    public static bool IsShipped(string models, string defence) => defence switch
-    {
-        "nsr" => File.Exists(Path.Combine(models, SrFolder, "sr-generator.onnx")) && File.Exists(Path.Combine(models, NsrClassifierFolder, "classifier.onnx")),
-        "fir" => File.Exists(Path.Combine(models, InpainterFolder, "inpainter.onnx")) && File.Exists(Path.Combine(models, FirClassifierFolder, "classifier.onnx")),
-        _ => File.Exists(Path.Combine(models, ClassifierFolder, "classifier.onnx")),
-    };
+    public static bool IsShipped(string models, string defence) =>
+        File.Exists(Path.Combine(models, ClassifierOf(defence), "classifier.onnx")) && defence switch
+        {
+            "nsr" => File.Exists(Path.Combine(models, SrFolder, "sr-generator.onnx")),
+            "fir" or "fir-adv" => File.Exists(Path.Combine(models, InpainterFolder, "inpainter.onnx")),
+            _ => true,
+        };
 
     /// <summary>The WordNet ids (the data set's folder names) in class-index order.</summary>
     public static readonly IReadOnlyList<string> WordNetIds =
@@ -65,6 +83,8 @@ public static class ImagenetteModels
         "jpeg" => "JPEG (quality 75), Imagenette ResNet-20",
         "nsr" => "NSR (lite SR x4; Gaussian 0.01 + s&p 0.01), Imagenette ResNet-20 fine-tuned on NSR recreations",
         "fir" => "FIR (lite inpainter, g=1, 10 masks), Imagenette ResNet-20 fine-tuned on FIR recreations",
+        "resnet-adv-n-fgsm" => "ResNet-20 (Imagenette, 64x64), N-FGSM adversarial fine-tuning, no pre-processing",
+        "fir-adv" => "FIRadv: FIR (lite, g=1), classifier N-FGSM-trained through the φDNN (from resnet-adv-n-fgsm)",
         _ => throw new ArgumentException($"Imagenette defence '{defence}': expected one of {string.Join(", ", Defences)}."),
     };
 
@@ -143,14 +163,14 @@ public static class ImagenetteModels
             return ml.Transforms.NoisyCorrupt("Image", ShippedModels.NsrNoise, imageHeight: ImageSize, imageWidth: ImageSize, seed: seed, batchSize: batchSize)
                 .Append(ml.Transforms.SuperResolve("Image", Model(SrFolder, "sr-generator.onnx"), imageHeight: ImageSize, imageWidth: ImageSize, batchSize: batchSize))
                 .Append(Classify(NsrClassifierFolder));
-        if (defence == "fir")
+        if (defence is "fir" or "fir-adv")
             return ml.Transforms.MaskedInpaintAggregate("Image", Model(InpainterFolder, "inpainter.onnx"), gridCell: 1, seed: seed,
                                                         imageHeight: ImageSize, imageWidth: ImageSize, batchSize: batchSize)
-                .Append(Classify(FirClassifierFolder));
-        var classify = Classify(ClassifierFolder);
+                .Append(Classify(ClassifierOf(defence)));
+        var classify = Classify(ClassifierOf(defence));
         return defence switch
         {
-            "none" => classify,
+            "none" or "resnet-adv-n-fgsm" => classify,
             "fs" => ml.Transforms.FeatureSqueeze("Image", bits: 4, imageHeight: ImageSize, imageWidth: ImageSize, batchSize: batchSize).Append(classify),
             "ss" => ml.Transforms.SpatialSmoothing("Image", window: 2, imageHeight: ImageSize, imageWidth: ImageSize, batchSize: batchSize).Append(classify),
             "jpeg" => ml.Transforms.JpegCompression("Image", quality: 75, imageHeight: ImageSize, imageWidth: ImageSize, batchSize: batchSize).Append(classify),

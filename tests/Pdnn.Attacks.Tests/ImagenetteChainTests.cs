@@ -100,17 +100,21 @@ public sealed class ImagenetteChainTests
     }
 
     [TestMethod]
-    public void TheShippedFirChainFromFilesGivesTheTwinsPredictionOnTheSamePixels()
+    [DataRow("fir")]
+    [DataRow("fir-adv")]
+    [DataRow("resnet-adv-n-fgsm")]
+    public void TheShippedDeterministicChainsFromFilesGiveTheTwinsPredictionOnTheSamePixels(string defence)
     {
-        // The shipped φDNN (10 masks on 64x64 crops, the inpainter, the T classifier) run by ONNX Runtime from JPEG
-        // files, and its TorchSharp twin (what the attacks differentiate) on the pixels the chain extracted.
+        // The shipped φDNNs (10 masks on 64x64 crops, the inpainter, the T classifier; FIRadv with its adversarially
+        // trained classifier) and the adversarially trained classifier alone, run by ONNX Runtime from JPEG files, and
+        // their TorchSharp twins (what the attacks differentiate) on the pixels the chain extracted.
         var models = Path.Combine(TestPaths.RepoRoot, "models");
-        Assert.IsTrue(ImagenetteModels.IsShipped(models, "fir"), $"the Imagenette FIR models ({ImagenetteModels.InpainterFolder}, {ImagenetteModels.FirClassifierFolder}) are not in {models}");
+        Assert.IsTrue(ImagenetteModels.IsShipped(models, defence), $"the Imagenette models of '{defence}' are not all in {models}");
         var (root, _) = MixedFolder();
         var ml = new MLContext(seed: 0);
         var data = ImagenetteModels.LoadFolder(ml, root);
-        var model = ImagenetteModels.Chain(ml, models, "fir").Fit(data);
-        AssertMostlyRight(data, AssertTwinAgrees(ml, data, model), "FIR");
+        var model = ImagenetteModels.Chain(ml, models, defence).Fit(data);
+        AssertMostlyRight(data, AssertTwinAgrees(ml, data, model), defence);
     }
 
     [TestMethod]

@@ -83,6 +83,7 @@ public sealed class Apgd(Func<Tensor, Tensor> model, double epsilon, int steps, 
                 improvements = zeros_like(improvements); etaAtCheckpoint = eta.clone(); bestAtCheckpoint = bestLoss.clone();
                 lastCheckpoint = k + 1;
             }
+            scope.DisposeEverythingBut(Kept(x, previous, eta, f, g, best, bestLoss, adversarial, found, improvements, etaAtCheckpoint, bestAtCheckpoint));
         }
         return where(found.reshape(-1, 1, 1, 1), adversarial, best).detach().MoveToOuterDisposeScope();
     }

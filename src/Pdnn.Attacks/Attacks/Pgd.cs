@@ -21,7 +21,10 @@ public class Pgd(Func<Tensor, Tensor> model, double epsilon, double stepSize, in
         {
             var x = randomStart ? RandomStart(images, ids, seed, r) : images.clone();
             for (int s = 0; s < Steps; s++)
+            {
                 x = Project(x + StepSize * Gradient(x, labels).sign(), images).detach();
+                scope.DisposeEverythingBut(Kept(x, best, bestLoss)); // a step's working tensors go with it (see Attack.Kept)
+            }
             using (no_grad())
             {
                 var logits = Model(x);

@@ -81,6 +81,7 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
             var better = (candidateMargin < margin) & (margin > 0);
             x = where(better.reshape(-1, 1, 1, 1), candidate, x);
             margin = where(better, candidateMargin, margin);
+            scope.DisposeEverythingBut(Kept(x, margin));
         }
         QueriesPerImage = queries;
         return Project(x, images).detach().MoveToOuterDisposeScope();
