@@ -2,7 +2,7 @@
 // ExtractPixels → the Imagenette classifier (or a pre-processing defence in front of it; NSR: noise, the x4 SR generator,
 // resize back, its T classifier; FIR: 10 masks, the inpainter, its T classifier), over the ONNX models shipped in
 // models/. Run from the repository root:
-//   dotnet run -c Release --project samples/ClassifyPhotos [-- <folder of JPEGs> [none|fs|ss|jpeg|nsr|fir|resnet-adv-n-fgsm|fir-adv]]
+//   dotnet run -c Release --project samples/ClassifyPhotos [-- <folder of JPEGs> [none|fs|ss|jpeg|nsr|fir|resnet-adv-n-fgsm|nsr-adv|fir-adv]]
 // With no folder it classifies the 13 bundled Imagenette validation photographs (samples/data/imagenette-sample).
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -51,6 +51,12 @@ public sealed class PdnnImageClassifierOptions
     /// can be slower on CPUs without bfloat16 instructions). The trained model is float32 either way.</summary>
     public TrainingPrecision Precision { get; set; } = TrainingPrecision.Float32;
     /// <summary>
+    /// Budgeted training: Fit runs the learning-rate schedule over this many minutes instead of over Epochs and returns
+    /// when they are spent (Epochs becomes an upper bound), with the schedule annealed to its end on any machine. The
+    /// steps then depend on the machine's speed, so equal seeds no longer give equal networks. Null: off.
+    /// </summary>
+    public double? ScheduleMinutes { get; set; }
+    /// <summary>
     /// Adversarial training (FGSM, FGSM-RS, PGD-k, TRADES; see TrainOptions.Adversarial). In a chain the examples are
     /// crafted against the classifier on the images this trainer receives — the recreations when the chain recreates:
     /// the chain's stages before the trainer run once, outside the training loop. To craft through the whole φDNN
@@ -91,6 +97,7 @@ public sealed class PdnnImageClassifierOptions
         LabelSmoothing = LabelSmoothing,
         Sparsity = Sparsity,
         Precision = Precision,
+        ScheduleMinutes = ScheduleMinutes,
         Augment = Augment,
         Seed = Seed,
         InitialWeights = InitialWeights,

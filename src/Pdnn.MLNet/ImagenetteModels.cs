@@ -39,13 +39,16 @@ public static class ImagenetteModels
     /// <summary>FIRadv's classifier: <see cref="AdvClassifierFolder"/> fine-tuned with N-FGSM crafted through the whole FIR φDNN.</summary>
     public const string FirAdvClassifierFolder = "resnet20-imagenette-64-on-inpainter-lite-g1-adv";
 
+    /// <summary>NSRadv's classifier: <see cref="AdvClassifierFolder"/> fine-tuned with N-FGSM crafted through the whole NSR φDNN.</summary>
+    public const string NsrAdvClassifierFolder = "resnet20-imagenette-64-on-sr-lite-adv";
+
     /// <summary>
     /// Defences available on Imagenette: the plain classifier, the pre-processing baselines in front of it, NSR (the
     /// CIFAR-10 NSR's noise, its own SR generator and T classifier), FIR (g = 1, 10 masks, its own inpainter and T
-    /// classifier), the adversarially trained classifier alone and FIRadv (FIR in front of a classifier adversarially
-    /// trained through it).
+    /// classifier), the adversarially trained classifier alone, and NSRadv and FIRadv (NSR or FIR in front of a classifier
+    /// adversarially trained through it).
     /// </summary>
-    public static readonly string[] Defences = ["none", "fs", "ss", "jpeg", "nsr", "fir", "resnet-adv-n-fgsm", "fir-adv"];
+    public static readonly string[] Defences = ["none", "fs", "ss", "jpeg", "nsr", "fir", "resnet-adv-n-fgsm", "nsr-adv", "fir-adv"];
 
     /// <summary>The classifier folder the defence ends in.</summary>
     static string ClassifierOf(string defence) => defence switch
@@ -53,6 +56,7 @@ public static class ImagenetteModels
         "nsr" => NsrClassifierFolder,
         "fir" => FirClassifierFolder,
         "resnet-adv-n-fgsm" => AdvClassifierFolder,
+        "nsr-adv" => NsrAdvClassifierFolder,
         "fir-adv" => FirAdvClassifierFolder,
         _ => ClassifierFolder,
     };
@@ -61,7 +65,7 @@ public static class ImagenetteModels
     public static bool IsShipped(string models, string defence) =>
         File.Exists(Path.Combine(models, ClassifierOf(defence), "classifier.onnx")) && defence switch
         {
-            "nsr" => File.Exists(Path.Combine(models, SrFolder, "sr-generator.onnx")),
+            "nsr" or "nsr-adv" => File.Exists(Path.Combine(models, SrFolder, "sr-generator.onnx")),
             "fir" or "fir-adv" => File.Exists(Path.Combine(models, InpainterFolder, "inpainter.onnx")),
             _ => true,
         };
@@ -84,6 +88,7 @@ public static class ImagenetteModels
         "nsr" => "NSR (lite SR x4; Gaussian 0.01 + s&p 0.01), Imagenette ResNet-20 fine-tuned on NSR recreations",
         "fir" => "FIR (lite inpainter, g=1, 10 masks), Imagenette ResNet-20 fine-tuned on FIR recreations",
         "resnet-adv-n-fgsm" => "ResNet-20 (Imagenette, 64x64), N-FGSM adversarial fine-tuning, no pre-processing",
+        "nsr-adv" => "NSRadv: NSR (lite SR x4; Gaussian 0.01 + s&p 0.01), classifier N-FGSM-trained through the φDNN (from resnet-adv-n-fgsm)",
         "fir-adv" => "FIRadv: FIR (lite, g=1), classifier N-FGSM-trained through the φDNN (from resnet-adv-n-fgsm)",
         _ => throw new ArgumentException($"Imagenette defence '{defence}': expected one of {string.Join(", ", Defences)}."),
     };
@@ -159,10 +164,10 @@ public static class ImagenetteModels
         }
         RobustClassifyEstimator Classify(string folder) =>
             ml.Transforms.RobustClassify(Model(folder, "classifier.onnx"), imageHeight: ImageSize, imageWidth: ImageSize, classNames: ClassNames, batchSize: batchSize);
-        if (defence == "nsr")
+        if (defence is "nsr" or "nsr-adv")
             return ml.Transforms.NoisyCorrupt("Image", ShippedModels.NsrNoise, imageHeight: ImageSize, imageWidth: ImageSize, seed: seed, batchSize: batchSize)
                 .Append(ml.Transforms.SuperResolve("Image", Model(SrFolder, "sr-generator.onnx"), imageHeight: ImageSize, imageWidth: ImageSize, batchSize: batchSize))
-                .Append(Classify(NsrClassifierFolder));
+                .Append(Classify(ClassifierOf(defence)));
         if (defence is "fir" or "fir-adv")
             return ml.Transforms.MaskedInpaintAggregate("Image", Model(InpainterFolder, "inpainter.onnx"), gridCell: 1, seed: seed,
                                                         imageHeight: ImageSize, imageWidth: ImageSize, batchSize: batchSize)

@@ -118,18 +118,20 @@ public sealed class ImagenetteChainTests
     }
 
     [TestMethod]
-    public void TheShippedNsrChainGivesTheTwinsPredictionGivenTheSameNoise()
+    [DataRow("nsr")]
+    [DataRow("nsr-adv")]
+    public void TheShippedNsrChainsGiveTheTwinsPredictionGivenTheSameNoise(string defence)
     {
-        // The shipped NSR (δ on 64x64 crops, the x4 SR generator, resize back, the T classifier) run by ONNX Runtime, and
-        // its twin, with δ(x) fixed to the deployed noise stage's own draw: the rest of the chain and the rest of the twin
+        // The shipped NSR (δ on 64x64 crops, the x4 SR generator, resize back, the T classifier; NSRadv with its
+        // adversarially trained classifier) run by ONNX Runtime, and its twin, with δ(x) fixed to the deployed noise stage's own draw: the rest of the chain and the rest of the twin
         // then see the same pixels and must give the same scores.
         var models = Path.Combine(TestPaths.RepoRoot, "models");
-        Assert.IsTrue(ImagenetteModels.IsShipped(models, "nsr"), $"the Imagenette NSR models ({ImagenetteModels.SrFolder}, {ImagenetteModels.NsrClassifierFolder}) are not in {models}");
+        Assert.IsTrue(ImagenetteModels.IsShipped(models, defence), $"the Imagenette models of '{defence}' are not all in {models}");
         var (root, _) = MixedFolder();
         var ml = new MLContext(seed: 0);
         var files = ImagenetteModels.LoadFolder(ml, root);
         var pixels = ml.Data.Cache(ImagenetteModels.LoadImages(ml).Fit(files).Transform(files)); // decoded once, read three times
-        var defence = (IEnumerable<ITransformer>)ImagenetteModels.Defence(ml, models, "nsr").Fit(pixels);
+        var defence = (IEnumerable<ITransformer>)ImagenetteModels.Defence(ml, models, defence).Fit(pixels);
         using var twin = ChainTwin.FromChain((ITransformer)defence, CPU);
         Assert.IsTrue(twin.Randomised, twin.Description);
         Assert.AreEqual(3, twin.Stages.Count, twin.Description);
@@ -150,7 +152,7 @@ public sealed class ImagenetteChainTests
                 Assert.AreEqual(twinScores[i * 10 + k], scores[i][k], 1e-4f, $"image {i}: score {k} of the chain and the twin differ");
 
         // From the files, noise drawn by the chain.
-        AssertMostlyRight(files, ImagenetteModels.Chain(ml, models, "nsr").Fit(files).Transform(files).GetColumn<uint>("PredictedLabel").ToArray(), "NSR");
+        AssertMostlyRight(files, ImagenetteModels.Chain(ml, models, defence).Fit(files).Transform(files).GetColumn<uint>("PredictedLabel").ToArray(), defence);
     }
 
     /// <summary>

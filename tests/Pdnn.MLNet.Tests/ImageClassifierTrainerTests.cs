@@ -186,6 +186,7 @@ public sealed class ImageClassifierTrainerTests
         _ when type == typeof(string) => value + "-x",
         _ when type == typeof(int) => (int)value! + 7,
         _ when type == typeof(double) => (double)value! + 0.125,
+        _ when type == typeof(double?) => ((double?)value ?? 1.0) + 0.125,
         _ when type == typeof(bool) => !(bool)value!,
         _ when type.IsEnum => Enum.GetValues(type).Cast<object>().First(v => !v.Equals(value)),
         _ when !type.IsValueType && type.GetConstructor(Type.EmptyTypes) != null => Activator.CreateInstance(type)!,

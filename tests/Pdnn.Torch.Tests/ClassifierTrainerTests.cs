@@ -99,6 +99,42 @@ public sealed class ClassifierTrainerTests
     }
 
     [TestMethod]
+    public void ATimeBudgetedScheduleRunsToItsEndWhenTheBudgetIsSpent()
+    {
+        // 6 s of one-cycle schedule, with room for far more epochs than that: the run ends on the budget, not on the
+        // epochs, and the rate has climbed to its peak and come back down to (near) zero by the last step.
+        var rates = new List<double>();
+        var options = Tiny with { Epochs = 10_000, Schedule = ScheduleKind.OneCycle, LearningRate = 0.1, ScheduleMinutes = 0.1 };
+        var result = new ClassifierTrainer(options, CPU, new RateRecorder(rates)).Run(Small, null, null, false);
+
+        Assert.IsTrue(result.Completed, result.StopReason);
+        StringAssert.Contains(result.State.FinishedAtBudget, "learning-rate schedule of 0.1 min run to its end");
+        Assert.IsTrue(result.State.Epoch is > 0 and < 10_000, $"ended in epoch {result.State.Epoch}");
+        Assert.IsGreaterThanOrEqualTo(6.0, result.State.ElapsedSeconds, "the run ended before its budget was spent");
+        Assert.HasCount(result.State.Epoch, result.State.History, "the last (part-)epoch is recorded like the others");
+        Assert.IsGreaterThan(0.05, rates.Max(), $"the rate never came near its peak of 0.1: {rates.Max():F4}");
+        Assert.IsLessThan(0.03, rates[^1], $"the schedule did not reach its end: the last step's rate was {rates[^1]:F4}");
+        Assert.IsTrue(rates.IndexOf(rates.Max()) < rates.Count - 1, "the rate never came down");
+    }
+
+    [TestMethod]
+    public void TheBudgetedStepIsTheFurtherOfStepsAndTimeAndTheEndOnceTheTimeIsSpent()
+    {
+        Assert.AreEqual(50, LearningRateSchedule.BudgetedStep(10, 100, elapsedSeconds: 30, budgetSeconds: 60));
+        Assert.AreEqual(60, LearningRateSchedule.BudgetedStep(60, 100, elapsedSeconds: 30, budgetSeconds: 60));
+        Assert.AreEqual(100, LearningRateSchedule.BudgetedStep(10, 100, elapsedSeconds: 60, budgetSeconds: 60));
+        Assert.AreEqual(100, LearningRateSchedule.BudgetedStep(10, 100, elapsedSeconds: 1, budgetSeconds: 0));
+    }
+
+    sealed class RateRecorder(List<double> rates) : ITrainingObserver
+    {
+        public void Message(string text) { }
+        public void EpochStarted(int epoch, int epochs, int stepsPerEpoch, int firstStep) { }
+        public void Step(StepProgress progress) => rates.Add(progress.LearningRate);
+        public void EpochEnded(EpochSummary summary) { }
+    }
+
+    [TestMethod]
     public void ExistingCheckpointIsNeitherOverwrittenNorResumedWithOtherOptions()
     {
         var checkpoint = Path.Combine(TestPaths.NewTempDir(), "checkpoint");

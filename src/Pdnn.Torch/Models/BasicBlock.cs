@@ -12,6 +12,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxExportable
     readonly Conv2d conv1, conv2;
     readonly BatchNorm2d bn1, bn2;
     readonly Module<Tensor, Tensor> shortcut;
+    readonly long inChannels, stride;
 
     public BasicBlock(long inChannels, long outChannels, long stride) : base(nameof(BasicBlock))
     {
@@ -19,6 +20,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxExportable
         bn1 = BatchNorm2d(outChannels);
         conv2 = Conv2d(outChannels, outChannels, 3, stride: 1, padding: 1, bias: false);
         bn2 = BatchNorm2d(outChannels);
+        (this.inChannels, this.stride) = (inChannels, stride);
         shortcut = stride != 1 || inChannels != outChannels
             ? Sequential(Conv2d(inChannels, outChannels, 1, stride: stride, bias: false), BatchNorm2d(outChannels))
             : Identity();
@@ -30,7 +32,8 @@ public sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxExportable
         using var scope = NewDisposeScope();
         var y = functional.relu(bn1.forward(conv1.forward(x)));
         y = bn2.forward(conv2.forward(y));
-        return functional.relu(y + shortcut.forward(x)).MoveToOuterDisposeScope();
+        var projected = stride != 1 || inChannels != y.shape[1] ? shortcut.forward(ChannelsLast.ForConvolution(x, 1, stride, inChannels)) : x;
+        return functional.relu(y + projected).MoveToOuterDisposeScope();
     }
 
     public string ExportOnnx(OnnxGraphBuilder g, string x)

@@ -42,7 +42,7 @@ public sealed class CifarResNet : Module<Tensor, Tensor>, IOnnxExportable
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var features = stages.forward(stem.forward(normalize.forward(x)));
+        var features = stages.forward(stem.forward(ChannelsLast.Of(normalize.forward(x))));
         return fc.forward(pool.forward(features).flatten(1)).MoveToOuterDisposeScope();
     }
 
@@ -53,9 +53,9 @@ public sealed class CifarResNet : Module<Tensor, Tensor>, IOnnxExportable
     public Tensor Features(Tensor x, int blocks)
     {
         using var scope = NewDisposeScope();
-        var features = stem.forward(normalize.forward(x));
+        var features = stem.forward(ChannelsLast.Of(normalize.forward(x)));
         foreach (var block in stages.children().Take(blocks)) features = ((Module<Tensor, Tensor>)block).forward(features);
-        return features.MoveToOuterDisposeScope();
+        return ChannelsLast.Restore(features).MoveToOuterDisposeScope();
     }
 
     public string ExportOnnx(OnnxGraphBuilder g, string x) =>

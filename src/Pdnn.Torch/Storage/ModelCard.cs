@@ -28,6 +28,8 @@ public sealed record ModelCard
     public int BatchSize { get; init; }
     public double LearningRate { get; init; }
     public string? Schedule { get; init; }
+    /// <summary>Set when the schedule ran over a time budget rather than over the epochs (--schedule-minutes): its minutes.</summary>
+    public double? ScheduleMinutes { get; init; }
     public double LabelSmoothing { get; init; }
     public bool Augment { get; init; }
     public int Seed { get; init; }

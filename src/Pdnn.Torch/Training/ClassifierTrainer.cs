@@ -107,6 +107,13 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         var clock = Stopwatch.StartNew();
         double elapsedBefore = state.ElapsedSeconds;
         long stepsThisRun = 0;
+        // With a time-budgeted schedule: the schedule's end leaves room for the last epoch-end check (as long as the
+        // latest took), so that the final weights are checked within the budget; the run ends when it is reached.
+        double checkSeconds = 0;
+        bool scheduleSpent = false;
+        long ScheduleStep() => options.ScheduleMinutes is { } budget
+            ? LearningRateSchedule.BudgetedStep(state.GlobalStep, totalSteps, elapsedBefore + clock.Elapsed.TotalSeconds, budget * 60 - checkSeconds)
+            : state.GlobalStep;
         // A budget spent before the first step (a resume with --max-minutes 0 that only finishes the run) takes none.
         string? stopReason = options.FinishAtBudget && state.Epoch < options.Epochs ? StopReason(clock, 0) : null;
         model.train();
@@ -123,9 +130,16 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
 
             for (int step = state.StepInEpoch; step < stepsPerEpoch; step++)
             {
+                long scheduleStep = ScheduleStep();
+                if (options.ScheduleMinutes != null && scheduleStep >= totalSteps)
+                {
+                    scheduleSpent = true;
+                    stopReason = $"learning-rate schedule of {options.ScheduleMinutes} min run to its end";
+                    break;
+                }
                 using (var scope = NewDisposeScope())
                 {
-                    double lr = LearningRateSchedule.At(options.Schedule, options.LearningRate, state.GlobalStep, totalSteps);
+                    double lr = LearningRateSchedule.At(options.Schedule, options.LearningRate, scheduleStep, totalSteps);
                     foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                     var (x, y) = trainImages.Batch(order.AsSpan(step * options.BatchSize, options.BatchSize));
                     if (options.Augment) x = Augmentation.CropAndFlip(x, new Random(Seeds.Derive(options.Seed, Seeds.AugmentStream, epoch, step)), Augmentation.Padding(train.Height));
@@ -156,9 +170,11 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
             if (state.StepInEpoch < stepsPerEpoch)
                 state = state with { EpochLossSum = lossSum.item<double>(), EpochCorrect = correctSum.item<long>(), EpochSeen = seen };
 
-            if (state.StepInEpoch == stepsPerEpoch)
+            // A schedule spent mid-epoch ends the run there: that part-epoch is checked and recorded as the last epoch.
+            if (state.StepInEpoch == stepsPerEpoch || (scheduleSpent && state.StepInEpoch > 0))
             {
                 double imagesPerSecond = (seen - seenBefore) / epochClock.Elapsed.TotalSeconds, seconds = epochClock.Elapsed.TotalSeconds;
+                var checkClock = Stopwatch.StartNew();
                 double? testAccuracy = testImages != null ? Evaluate(model, testImages, recreate) : null;
                 var check = monitor?.Measure(model, system, Seeds.Derive(options.Seed, Seeds.MonitorStream, epoch));
                 string? collapse = null;
@@ -178,6 +194,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                         state = state with { BestRobustEpoch = epoch + 1, BestRobustPgd = Math.Max(state.BestRobustPgd, check.Pgd10) };
                     }
                 }
+                checkSeconds = checkClock.Elapsed.TotalSeconds;
                 var summary = new EpochSummary(epoch + 1, lossSum.item<double>() / seen, (double)correctSum.item<long>() / seen,
                     testAccuracy, imagesPerSecond, seconds, check, collapse);
                 observer.EpochEnded(summary);
@@ -204,7 +221,9 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         }
 
         state = state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds };
-        if (state.Epoch < options.Epochs && state.StoppedOnCollapse == null && options.FinishAtBudget && stopReason != null
+        if (scheduleSpent)
+            state = state with { FinishedAtBudget = $"{stopReason}: ended in epoch {state.Epoch} of at most {options.Epochs}, {state.ElapsedSeconds / 60:F1} min of training in all" };
+        else if (state.Epoch < options.Epochs && state.StoppedOnCollapse == null && options.FinishAtBudget && stopReason != null
             && !options.Interrupt.IsCancellationRequested)
             state = state with
             {

@@ -17,6 +17,15 @@ public static class LearningRateSchedule
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    /// <summary>
+    /// The step whose rate a time-budgeted run (<see cref="TrainOptions.ScheduleMinutes"/>) uses: how far through the
+    /// schedule it is by steps or by time, whichever is further; <paramref name="totalSteps"/> (the schedule's end) once
+    /// <paramref name="elapsedSeconds"/> reaches <paramref name="budgetSeconds"/>.
+    /// </summary>
+    public static long BudgetedStep(long step, long totalSteps, double elapsedSeconds, double budgetSeconds) =>
+        budgetSeconds <= 0 || elapsedSeconds >= budgetSeconds ? totalSteps
+            : Math.Min(totalSteps, Math.Max(step, (long)Math.Ceiling(totalSteps * elapsedSeconds / budgetSeconds)));
+
     static double OneCycle(double baseRate, long step, long total)
     {
         double peak = 0.4 * total;

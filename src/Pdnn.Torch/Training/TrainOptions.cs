@@ -28,6 +28,15 @@ public sealed record TrainOptions
     /// <summary>Magnitude pruning (the paper's ResNetpruned): this fraction of every conv/linear weight tensor is set to
     /// zero at the start (smallest |w| first) and kept at zero after every step; 0: none.</summary>
     public double Sparsity { get; init; }
+    /// <summary>
+    /// Budgeted training (Li, Yumer and Ramanan, ICLR 2020): the learning-rate schedule runs over this many minutes of
+    /// training (wall time over all resumed invocations, the per-epoch checks included) instead of over
+    /// <see cref="Epochs"/>, so it reaches its end, and its low rates, when the budget does, however fast the machine is;
+    /// the run then ends there, mid-epoch if need be, after a last check of the final weights. <see cref="Epochs"/> is an
+    /// upper bound (if they finish first, the schedule follows the steps as usual). A run on it is not reproducible step
+    /// for step: how far the schedule has got at each step depends on the machine's speed. null: the schedule follows the steps.
+    /// </summary>
+    public double? ScheduleMinutes { get; init; }
     /// <summary>Arithmetic of the training steps; the weights, evaluation and export stay float32 either way.</summary>
     public TrainingPrecision Precision { get; init; } = TrainingPrecision.Float32;
 
@@ -56,5 +65,6 @@ public sealed record TrainOptions
         $"{Architecture}|{Epochs}|{BatchSize}|{LearningRate}|{Momentum}|{WeightDecay}|{Schedule}|{LabelSmoothing}|{Augment}|{Seed}|{Recreation}|{InitialWeights}" +
         (Adversarial.Enabled || HeldOut > 0 ? $"|adv:{Adversarial.Identity()}|held-out:{HeldOut}" : "") +
         (Sparsity > 0 ? $"|sparsity:{Sparsity}" : "") +
-        (Precision != TrainingPrecision.Float32 ? $"|precision:{Precision}" : "");
+        (Precision != TrainingPrecision.Float32 ? $"|precision:{Precision}" : "") +
+        (ScheduleMinutes is { } m ? $"|schedule-minutes:{m}" : "");
 }

@@ -23,6 +23,7 @@ public static class TrainingCard
         BatchSize = options.BatchSize,
         LearningRate = options.LearningRate,
         Schedule = options.Schedule.ToString().ToLowerInvariant(),
+        ScheduleMinutes = options.ScheduleMinutes,
         LabelSmoothing = options.LabelSmoothing,
         Augment = options.Augment,
         Seed = options.Seed,

@@ -39,10 +39,10 @@ public sealed class Inpainter : Module<Tensor, Tensor>, IOnnxExportable
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var e1 = enc1.forward(x);
+        var e1 = enc1.forward(ChannelsLast.Of(x));
         var e2 = enc2.forward(e1);
-        var d2 = dec2.forward(cat([up2.forward(bottleneck.forward(e2)), e2], 1));
-        return dec1.forward(cat([up1.forward(d2), e1], 1)).MoveToOuterDisposeScope();
+        var d2 = dec2.forward(ChannelsLast.Of(cat([up2.forward(bottleneck.forward(e2)), e2], 1)));
+        return ChannelsLast.Restore(dec1.forward(ChannelsLast.Of(cat([up1.forward(d2), e1], 1)))).MoveToOuterDisposeScope();
     }
 
     public string ExportOnnx(OnnxGraphBuilder g, string x)

@@ -1,3 +1,4 @@
+using Pdnn.Onnx;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -30,7 +31,7 @@ public sealed class SrDiscriminator : Module<Tensor, Tensor>
     }
 
     /// <summary>Real-vs-generated logits, N.</summary>
-    public override Tensor forward(Tensor x) => head.forward(features.forward(x)).flatten();
+    public override Tensor forward(Tensor x) => head.forward(features.forward(ChannelsLast.Of(x))).flatten();
 }
 
 /// <summary>The generator and its discriminator trained together: one module, so one checkpoint holds both.</summary>

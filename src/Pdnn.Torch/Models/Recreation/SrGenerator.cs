@@ -42,9 +42,9 @@ public sealed class SrGenerator : Module<Tensor, Tensor>, IOnnxExportable
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var features = head.forward(x);
+        var features = head.forward(ChannelsLast.Of(x));
         var deep = bodyEnd.forward(body.forward(features)) + features;
-        return tail.forward(upsample.forward(deep)).MoveToOuterDisposeScope();
+        return ChannelsLast.Restore(tail.forward(upsample.forward(deep))).MoveToOuterDisposeScope();
     }
 
     public string ExportOnnx(OnnxGraphBuilder g, string x)
