@@ -14,7 +14,8 @@ namespace Pdnn.Onnx;
 /// (<see cref="ForConvolution"/>): a strided 1x1 convolution over fewer than a multiple of 16 input channels (the tiny
 /// ResNet's 8 → 16 shortcut) runs NCHW, because oneDNN's NHWC kernel for it writes past its buffer (heap corruption,
 /// the process aborts; uxlfoundation/oneDNN#6035), while its NCHW gradient has an output channel count that the bug
-/// above does not touch.
+/// above does not touch; and grouped convolutions run NCHW, because the same CPU's NHWC grouped kernel was off by 0.3
+/// (none of our models has one; imported graphs may).
 /// </summary>
 public static class ChannelsLast
 {
@@ -22,8 +23,8 @@ public static class ChannelsLast
     public static Tensor Of(Tensor x) => x.dim() == 4 ? x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : x;
 
     /// <summary>The layout <paramref name="x"/> should have as the input of a convolution with these kernel, stride and input channels.</summary>
-    public static Tensor ForConvolution(Tensor x, long kernelSize, long stride, long inChannels) =>
-        kernelSize == 1 && stride > 1 && inChannels % 16 != 0 ? x.contiguous() : Of(x);
+    public static Tensor ForConvolution(Tensor x, long kernelSize, long stride, long inChannels, long groups = 1) =>
+        groups > 1 || kernelSize == 1 && stride > 1 && inChannels % 16 != 0 ? x.contiguous() : Of(x);
 
     /// <summary>The same values in the standard contiguous (NCHW) layout, as every reader of raw tensor data expects.</summary>
     public static Tensor Restore(Tensor x) => x.contiguous();

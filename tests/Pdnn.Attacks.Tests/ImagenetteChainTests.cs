@@ -131,17 +131,17 @@ public sealed class ImagenetteChainTests
         var ml = new MLContext(seed: 0);
         var files = ImagenetteModels.LoadFolder(ml, root);
         var pixels = ml.Data.Cache(ImagenetteModels.LoadImages(ml).Fit(files).Transform(files)); // decoded once, read three times
-        var defence = (IEnumerable<ITransformer>)ImagenetteModels.Defence(ml, models, defence).Fit(pixels);
-        using var twin = ChainTwin.FromChain((ITransformer)defence, CPU);
+        var stages = (IEnumerable<ITransformer>)ImagenetteModels.Defence(ml, models, defence).Fit(pixels);
+        using var twin = ChainTwin.FromChain((ITransformer)stages, CPU);
         Assert.IsTrue(twin.Randomised, twin.Description);
         Assert.AreEqual(3, twin.Stages.Count, twin.Description);
 
-        var noisy = defence.First().Transform(pixels).GetColumn<VBuffer<float>>("Image").Select(v => v.DenseValues().ToArray()).ToArray();
+        var noisy = stages.First().Transform(pixels).GetColumn<VBuffer<float>>("Image").Select(v => v.DenseValues().ToArray()).ToArray();
         var clean = pixels.GetColumn<VBuffer<float>>("Image").Select(v => v.DenseValues().ToArray()).ToArray();
         double changed = noisy.Zip(clean).Average(p => p.First.Zip(p.Second).Average(q => Math.Abs(q.First - q.Second)));
         Assert.IsGreaterThan(0.05, changed, "the noise stage left the pixels (almost) as they were");
         var noisyView = ml.Data.LoadFromEnumerable(noisy.Select(v => new Crop { Image = v }));
-        var rest = new TransformerChain<ITransformer>(defence.Skip(1).ToArray()).Transform(noisyView);
+        var rest = new TransformerChain<ITransformer>(stages.Skip(1).ToArray()).Transform(noisyView);
         var scores = rest.GetColumn<VBuffer<float>>("Score").Select(v => v.DenseValues().ToArray()).ToArray();
         using var noGrad = no_grad();
         using var x = tensor(noisy.SelectMany(i => i).ToArray(), [noisy.Length, 3, Side, Side]);

@@ -117,15 +117,6 @@ public sealed class ClassifierTrainerTests
         Assert.IsTrue(rates.IndexOf(rates.Max()) < rates.Count - 1, "the rate never came down");
     }
 
-    [TestMethod]
-    public void TheBudgetedStepIsTheFurtherOfStepsAndTimeAndTheEndOnceTheTimeIsSpent()
-    {
-        Assert.AreEqual(50, LearningRateSchedule.BudgetedStep(10, 100, elapsedSeconds: 30, budgetSeconds: 60));
-        Assert.AreEqual(60, LearningRateSchedule.BudgetedStep(60, 100, elapsedSeconds: 30, budgetSeconds: 60));
-        Assert.AreEqual(100, LearningRateSchedule.BudgetedStep(10, 100, elapsedSeconds: 60, budgetSeconds: 60));
-        Assert.AreEqual(100, LearningRateSchedule.BudgetedStep(10, 100, elapsedSeconds: 1, budgetSeconds: 0));
-    }
-
     sealed class RateRecorder(List<double> rates) : ITrainingObserver
     {
         public void Message(string text) { }

@@ -30,4 +30,13 @@ public sealed class LearningRateScheduleTests
         Assert.AreEqual(0.1, LearningRateSchedule.At(ScheduleKind.OneCycle, 0.2, 70, 100), 1e-12);
         Assert.AreEqual(0.0, LearningRateSchedule.At(ScheduleKind.OneCycle, 0.2, 100, 100), 1e-12);
     }
+
+    [TestMethod]
+    public void TheBudgetedStepIsTheFurtherOfStepsAndTimeAndTheEndOnceTheTimeIsSpent()
+    {
+        Assert.AreEqual(50, LearningRateSchedule.BudgetedStep(10, 100, elapsedSeconds: 30, budgetSeconds: 60));
+        Assert.AreEqual(60, LearningRateSchedule.BudgetedStep(60, 100, elapsedSeconds: 30, budgetSeconds: 60));
+        Assert.AreEqual(100, LearningRateSchedule.BudgetedStep(10, 100, elapsedSeconds: 60, budgetSeconds: 60));
+        Assert.AreEqual(100, LearningRateSchedule.BudgetedStep(10, 100, elapsedSeconds: 1, budgetSeconds: 0));
+    }
 }

@@ -64,8 +64,9 @@ public sealed class MixedPrecisionTests
             if (tensor.is_floating_point()) Assert.AreEqual(ScalarType.Float32, tensor.dtype, name);
         var history = result.State.History;
         Assert.IsTrue(history[^1].TrainLoss < history[0].TrainLoss - 0.1, $"loss {history[0].TrainLoss:F3} -> {history[^1].TrainLoss:F3}");
-        // Chance is 10% on the 500 balanced test images (evaluated in float32 on the master weights).
-        Assert.IsTrue(history[^1].TestAccuracy > 0.20, $"test accuracy {history[^1].TestAccuracy:P1}");
+        // Chance is 10% on the 500 balanced test images (evaluated in float32 on the master weights): a binomial at 10%
+        // exceeds 16% with probability < 1e-5. (4 epochs of 512 images reach 19.6–20.0% on an AMD EPYC, more on Intel Xeons.)
+        Assert.IsTrue(history[^1].TestAccuracy > 0.16, $"test accuracy {history[^1].TestAccuracy:P1}");
     }
 
     [TestMethod]

@@ -43,7 +43,9 @@ public static class TorchDevice
     static DeviceChoice Cpu(string why)
     {
         EnsureCpuBackend();
-        return new DeviceChoice(torch.CPU, $"cpu ({why}; {Environment.ProcessorCount} logical cores, {torch.get_num_threads()} torch threads)");
+        CpuKernels.Configure();
+        return new DeviceChoice(torch.CPU, $"cpu ({why}; {Environment.ProcessorCount} logical cores, {torch.get_num_threads()} torch threads" +
+                                           (CpuKernels.Note is { Length: > 0 } note ? $"; {note}" : "") + ")");
     }
 
     static DeviceChoice Cuda(int index, string why) =>
