@@ -5,15 +5,14 @@ namespace Pdnn.Torch.Devices;
 
 /// <summary>
 /// Which CPU kernels libtorch's oneDNN may use. On a 2-core AMD EPYC with AVX-512 and AVX-512 BF16 (2026-11-27;
-/// libtorch 2.10, oneDNN 3.7.1) its AVX-512 convolution kernels computed wrong results: NaN input gradients in 5–65% of
-/// calls of any convolution whose output channels are not a multiple of 16 (the SR generator's and inpainter's 3-channel
-/// output layers, the tiny ResNet's 8), so training diverged and attacks through NSR and FIR were silently blunted, and
-/// grouped convolutions on channels-last tensors off by 0.3. Its AVX2 kernels gave correct results in every probe. On
-/// AMD CPUs that offer AVX-512, oneDNN is therefore capped at AVX2 (DNNL_MAX_CPU_ISA=AVX2), before its first
-/// convolution. Float32 convolutions there lose little (ResNet-20 training 294 against 334 images/s); bfloat16 ones
-/// lose their fast kernels (use float32 there). Intel CPUs, whose AVX-512 and AMX kernels every earlier measurement used,
-/// are left as they are. An explicit DNNL_MAX_CPU_ISA (or ONEDNN_MAX_CPU_ISA) is respected; PDNN_ONEDNN_ISA=native turns
-/// the cap off.
+/// libtorch 2.10, oneDNN 3.7.1) its AVX-512 kernels computed wrong results even on channels-last activations (see
+/// <see cref="Pdnn.Onnx.ChannelsLast"/> for the NaN gradients of the NCHW layout): grouped convolutions off by 0.3, an
+/// untrained ResNet-18's logits off by 4.7e-3 against ONNX Runtime, the input gradient through a bfloat16 SR generator
+/// zero. Capped at AVX2, every one of those checks passed. So on AMD CPUs that offer AVX-512, oneDNN is capped at AVX2
+/// (DNNL_MAX_CPU_ISA=AVX2) before its first convolution. Float32 convolutions lose little there; bfloat16 ones lose their
+/// fast kernels (train in float32 on such a CPU). Intel CPUs, whose AVX-512 and AMX kernels every earlier measurement
+/// used, are left as they are. An explicit DNNL_MAX_CPU_ISA (or ONEDNN_MAX_CPU_ISA) is respected; PDNN_ONEDNN_ISA=native
+/// lifts the cap.
 /// </summary>
 public static class CpuKernels
 {
@@ -51,7 +50,7 @@ public static class CpuKernels
         bool avx512 = cpuinfo.Split('\n').Any(l => l.StartsWith("flags", StringComparison.Ordinal) && l.Split(' ').Contains("avx512f"));
         if (!amd || !avx512) return "";
         isa = "AVX2";
-        return $"oneDNN capped at AVX2: its AVX-512 convolutions gave wrong gradients on an AMD CPU ({OverrideVariable}=native to lift)";
+        return $"oneDNN capped at AVX2: its AVX-512 convolutions gave wrong results on an AMD CPU ({OverrideVariable}=native to lift)";
     }
 
     [DllImport("libc", SetLastError = true)]
