@@ -221,8 +221,8 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         }
 
         state = state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds };
-        if (scheduleSpent)
-            state = state with { FinishedAtBudget = $"{stopReason}: ended in epoch {state.Epoch} of at most {options.Epochs}, {state.ElapsedSeconds / 60:F1} min of training in all" };
+        if (scheduleSpent && state.StoppedOnCollapse == null)
+            state = state with { FinishedAtBudget = $"learning-rate schedule of {options.ScheduleMinutes} min run to its end: ended in epoch {state.Epoch} of at most {options.Epochs}, {state.ElapsedSeconds / 60:F1} min of training in all" };
         else if (state.Epoch < options.Epochs && state.StoppedOnCollapse == null && options.FinishAtBudget && stopReason != null
             && !options.Interrupt.IsCancellationRequested)
             state = state with
