@@ -7,10 +7,10 @@ namespace Pdnn.Onnx;
 /// AVX-512 and bfloat16, libtorch 2.10 / oneDNN 3.7.1) the NCHW path computes a convolution's input gradient with
 /// oneDNN's channel-blocked kernels, which pad the channels to 16 and read the padding uninitialised: whenever a layer
 /// has a channel count that is not a multiple of 16 (an SR generator's 3 output channels, the tiny ResNet's 8), the
-/// gradient comes back NaN in 5–60% of calls. Training diverged to NaN and attacks through NSR and FIR were silently
-/// blunted. The NHWC path has no channel blocks, never showed it (0 of 200 calls), and trains ResNet-20 faster (1.4x in
-/// float32 there). Convolution outputs keep their input's layout, so making each model's input NHWC is enough; outputs
-/// handed to other code go back to the usual NCHW layout (<see cref="Restore"/>). One exception
+/// gradient comes back NaN in 5–65% of calls. Training diverged to NaN and attacks through NSR and FIR were silently
+/// blunted. The NHWC path has no channel blocks and never showed it in hundreds of probed calls (speed before and
+/// after: benchmarks/train-throughput.md). Convolution outputs keep their input's layout, so making each model's input
+/// NHWC is enough; outputs handed to other code go back to the usual NCHW layout (<see cref="Restore"/>). One exception
 /// (<see cref="ForConvolution"/>): a strided 1x1 convolution over fewer than a multiple of 16 input channels (the tiny
 /// ResNet's 8 → 16 shortcut) runs NCHW, because oneDNN's NHWC kernel for it writes past its buffer (heap corruption,
 /// the process aborts; uxlfoundation/oneDNN#6035), while its NCHW gradient has an output channel count that the bug

@@ -134,7 +134,7 @@ public sealed class OnnxTorchGraph : IDisposable
         switch (node.OpType)
         {
             case "Conv":
-                return nn.functional.conv2d(ChannelsLast.ForConvolution(In(0), In(1).shape[3], Ints("strides", [1, 1]).Max(), In(1).shape[1] * Int("group", 1), Int("group", 1)), In(1), Has(2) ? In(2) : null, Ints("strides", [1, 1]), Padding(), Ints("dilations", [1, 1]), Int("group", 1));
+                return nn.functional.conv2d(ChannelsLast.ForConvolution(In(0), In(1).shape[3], Ints("strides", [1, 1]).Max(), In(1).shape[1], Int("group", 1)), In(1), Has(2) ? In(2) : null, Ints("strides", [1, 1]), Padding(), Ints("dilations", [1, 1]), Int("group", 1));
             case "ConvTranspose":
                 return nn.functional.conv_transpose2d(Int("group", 1) > 1 ? In(0) : ChannelsLast.Of(In(0)), In(1), Has(2) ? In(2) : null, Ints("strides", [1, 1]), Padding(),
                     Ints("output_padding", [0, 0]), Ints("dilations", [1, 1]), Int("group", 1));

@@ -32,8 +32,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxExportable
         using var scope = NewDisposeScope();
         var y = functional.relu(bn1.forward(conv1.forward(x)));
         y = bn2.forward(conv2.forward(y));
-        var projected = stride != 1 || inChannels != y.shape[1] ? shortcut.forward(ChannelsLast.ForConvolution(x, 1, stride, inChannels)) : x;
-        return functional.relu(y + projected).MoveToOuterDisposeScope();
+        return functional.relu(y + shortcut.forward(ChannelsLast.ForConvolution(x, 1, stride, inChannels))).MoveToOuterDisposeScope();
     }
 
     public string ExportOnnx(OnnxGraphBuilder g, string x)
