@@ -5,8 +5,10 @@
 #   1. unpack the bundle and the CIFAR-10 JPEGs (artifacts/cifar10.tar.xz), fill the decode cache once;
 #   2. training throughput on this card, alone: `pdnn bench-train` (clean, FGSM-RS, PGD-7) beside the same ResNet-20 in
 #      Python PyTorch (scripts/gpu/pytorch_train_throughput.py);
-#   3. every training run in parallel (the GPU is far from busy with one small ResNet), each with --max-minutes so that
-#      all stop before the call's deadline with a checkpoint that `--resume` continues anywhere;
+#   3. the training runs one after another, in the order named, each with --max-minutes set to what is left of the
+#      budget, so that every run stops before the call's deadline with a checkpoint that `--resume` continues anywhere
+#      (runs at once share the card badly: eight gave less than one alone, benchmarks/train-throughput.md);
+#      PDNN_PARALLEL=1 starts them all at once instead;
 #   4. results back through $OUT: results.tar.xz (split into 15 MB parts if needed) and summary.txt.
 # Usage (device tool, repository root): bash scripts/gpu/adversarial-training.sh [budget seconds, default 500]
 # A later call continues unfinished runs: PDNN_RESUME_FROM=artifacts/resume.tar.xz (the runs/ folder that came back)
@@ -52,26 +54,30 @@ if [ -z "${PDNN_SKIP_BENCH:-}" ]; then
 fi
 
 # Every run stops (with a checkpoint) 40 s before the budget ends, leaving time to pack the results.
-minutes=$(awk -v b="$budget" -v s="$start" -v now="$(date +%s)" 'BEGIN { printf "%.2f", (b - (now - s) - 40) / 60 }')
-say "training, each run stopping after at most $minutes min"
+minutes_left() { awk -v b="$budget" -v s="$start" -v now="$(date +%s)" 'BEGIN { m = (b - (now - s) - 40) / 60; printf "%.2f", m < 0 ? 0 : m }'; }
 resume=()
 if [ -n "${PDNN_RESUME_FROM:-}" ]; then
   tar -xJf "$PDNN_RESUME_FROM" -C "$work" || { say "FAILED: unpacking $PDNN_RESUME_FROM"; exit 3; }
   resume=(--resume)
 fi
 read -r -a names <<< "${PDNN_RUNS:-${run_names[*]}}"
-common=(--data "$data" --arch resnet20 --batch-size 128 --seed 0 --device "$device" --max-minutes "$minutes" "${limit[@]}")
+common=(--data "$data" --arch resnet20 --batch-size 128 --seed 0 --device "$device" "${limit[@]}")
 run() { # name, then train-classifier options
   local name=$1; shift
-  "$pdnn" train-classifier "${common[@]}" "${resume[@]}" --out "$work/runs/$name" "$@" > "$work/runs/$name.log" 2>&1 &
+  local minutes; minutes=$(minutes_left)
+  say "$name: starting, at most $minutes min"
+  "$pdnn" train-classifier "${common[@]}" --max-minutes "$minutes" "${resume[@]}" --out "$work/runs/$name" "$@" > "$work/runs/$name.log" 2>&1
+  say "$name: ended (exit $?): $(grep -E '^epoch [0-9]+:' "$work/runs/$name.log" | tail -n 1)"
 }
 for name in "${names[@]}"; do
   mapfile -t options < <(run_options "$name")
-  run "$name" "${options[@]}"
+  if [ -n "${PDNN_PARALLEL:-}" ]; then run "$name" "${options[@]}" & else run "$name" "${options[@]}"; fi
 done
-sleep 45
-nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader | sed 's/^/gpu after 45 s: /' | tee -a "$summary"
-wait
+if [ -n "${PDNN_PARALLEL:-}" ]; then
+  sleep 45
+  nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader | sed 's/^/gpu after 45 s: /' | tee -a "$summary"
+  wait
+fi
 say "all runs ended"
 
 for name in "${names[@]}"; do

@@ -2,7 +2,15 @@
 # The GPU training runs of issues 9 and 10, by name: `run_options NAME` prints the train-classifier options of run
 # NAME (one per line), the same for a first call and for every --resume of it (a resumed run must share them).
 # Sourced by adversarial-training.sh and resume-runs.sh.
-run_names=(resnet20-adv-fgsm resnet20-adv-fgsm-rs resnet20-adv-fgsm-rs15 resnet20-adv-pgd7 nsr-adv nsr-adv-craft-classifier fir-g1-adv resnet20-long)
+run_names=(resnet20-adv-fgsm resnet20-adv-fgsm-rs resnet20-adv-fgsm-rs15 resnet20-adv-pgd7 nsr-adv nsr-adv-craft-classifier fir-g1-adv resnet20-long
+           resnet20-long-on-sr-lite resnet20-long-on-inpainter-lite-g1)
+
+# The classifier the T runs start from: the longer plain ResNet-20 once its run has finished (in this call or an
+# earlier one), else the shipped one.
+t_base() {
+  local long=${work:-/tmp/pdnn-gpu-work}/runs/resnet20-long
+  if [ -f "$long/classifier.card.json" ]; then echo "$long"; else echo models/resnet20-cifar10; fi
+}
 
 run_options() {
   case "$1" in
@@ -20,6 +28,10 @@ run_options() {
     fir-g1-adv)              printf '%s\n' --recreation models/inpainter-lite-g1-cifar10 --adversarial fgsm-rs --epochs 15 --lr 0.2 --schedule OneCycle --keep best-robust --held-out 500 ;;
     # Issue 10: the plain ResNet-20 trained longer.
     resnet20-long)           printf '%s\n' --epochs 60 --lr 0.1 --schedule Cosine ;;
+    # Issue 10: T classifiers fine-tuned on recreations of all 50,000 training images (fresh noise or the 10 masks at
+    # each step) from t_base, on a budgeted schedule so that each ends with finished weights within its minutes.
+    resnet20-long-on-sr-lite) printf '%s\n' --recreation models/sr-lite-cifar10 --init "$(t_base)" --epochs 30 --lr 0.05 --schedule Cosine --schedule-minutes 1.3 ;;
+    resnet20-long-on-inpainter-lite-g1) printf '%s\n' --recreation models/inpainter-lite-g1-cifar10 --init "$(t_base)" --epochs 30 --lr 0.05 --schedule Cosine --schedule-minutes 1.0 ;;
     *) echo "unknown run '$1' (known: ${run_names[*]})" >&2; return 1 ;;
   esac
 }
