@@ -3,13 +3,15 @@
 # NAME (one per line), the same for a first call and for every --resume of it (a resumed run must share them).
 # Sourced by adversarial-training.sh and resume-runs.sh.
 run_names=(resnet20-adv-fgsm resnet20-adv-fgsm-rs resnet20-adv-fgsm-rs15 resnet20-adv-pgd7 nsr-adv nsr-adv-craft-classifier fir-g1-adv resnet20-long
-           resnet20-long-on-sr-lite resnet20-long-on-inpainter-lite-g1)
+           resnet20-long-on-sr-lite resnet20-long-on-inpainter-lite-g1
+           resnet20-long-on-inpainter-lite-g4 resnet20-long-on-inpainter-lite-g8)
 
 # The classifier the T runs start from: the longer plain ResNet-20 once its run has finished (in this call or an
 # earlier one), else the shipped one.
 t_base() {
   local long=${work:-/tmp/pdnn-gpu-work}/runs/resnet20-long
-  if [ -f "$long/classifier.card.json" ]; then echo "$long"; else echo models/resnet20-cifar10; fi
+  if [ -n "${PDNN_T_BASE:-}" ]; then echo "$PDNN_T_BASE"
+  elif [ -f "$long/classifier.card.json" ]; then echo "$long"; else echo models/resnet20-cifar10; fi
 }
 
 run_options() {
@@ -32,6 +34,8 @@ run_options() {
     # each step) from t_base, on a budgeted schedule so that each ends with finished weights within its minutes.
     resnet20-long-on-sr-lite) printf '%s\n' --recreation models/sr-lite-cifar10 --init "$(t_base)" --epochs 30 --lr 0.05 --schedule Cosine --schedule-minutes 1.3 ;;
     resnet20-long-on-inpainter-lite-g1) printf '%s\n' --recreation models/inpainter-lite-g1-cifar10 --init "$(t_base)" --epochs 30 --lr 0.05 --schedule Cosine --schedule-minutes 1.0 ;;
+    resnet20-long-on-inpainter-lite-g4) printf '%s\n' --recreation models/inpainter-lite-g4-cifar10 --init "$(t_base)" --epochs 30 --lr 0.05 --schedule Cosine --schedule-minutes 0.8 ;;
+    resnet20-long-on-inpainter-lite-g8) printf '%s\n' --recreation models/inpainter-lite-g8-cifar10 --init "$(t_base)" --epochs 30 --lr 0.05 --schedule Cosine --schedule-minutes 0.8 ;;
     *) echo "unknown run '$1' (known: ${run_names[*]})" >&2; return 1 ;;
   esac
 }
