@@ -6,8 +6,8 @@ run_names=(resnet20-adv-fgsm resnet20-adv-fgsm-rs resnet20-adv-fgsm-rs15 resnet2
            resnet20-long-on-sr-lite resnet20-long-on-inpainter-lite-g1
            resnet20-long-on-inpainter-lite-g4 resnet20-long-on-inpainter-lite-g8)
 
-# The classifier the T runs start from: the longer plain ResNet-20 once its run has finished (in this call or an
-# earlier one), else the shipped one.
+# The classifier the T runs start from: PDNN_T_BASE if set, else the longer plain ResNet-20 once its run has finished
+# (in this call or an earlier one on the same machine), else the shipped one.
 t_base() {
   local long=${work:-/tmp/pdnn-gpu-work}/runs/resnet20-long
   if [ -n "${PDNN_T_BASE:-}" ]; then echo "$PDNN_T_BASE"
