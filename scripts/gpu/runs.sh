@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The GPU training runs of issues 9 and 10, by name: `run_options NAME` prints the train-classifier options of run
 # NAME (one per line), the same for a first call and for every --resume of it (a resumed run must share them).
-# Sourced by adversarial-training.sh and resume-runs.sh.
+# Sourced by adversarial-training.sh.
 run_names=(resnet20-adv-fgsm resnet20-adv-fgsm-rs resnet20-adv-fgsm-rs15 resnet20-adv-pgd7 nsr-adv nsr-adv-craft-classifier fir-g1-adv resnet20-long
            resnet20-long-on-sr-lite resnet20-long-on-inpainter-lite-g1
            resnet20-long-on-inpainter-lite-g4 resnet20-long-on-inpainter-lite-g8)
@@ -12,6 +12,11 @@ t_base() {
   local long=${work:-/tmp/pdnn-gpu-work}/runs/resnet20-long
   if [ -n "${PDNN_T_BASE:-}" ]; then echo "$PDNN_T_BASE"
   elif [ -f "$long/classifier.card.json" ]; then echo "$long"; else echo models/resnet20-cifar10; fi
+}
+
+# The options of a T run: recreation model folder under models/, minutes of budgeted schedule.
+t_run() {
+  printf '%s\n' --recreation "models/$1" --init "$(t_base)" --epochs 30 --lr 0.05 --schedule Cosine --schedule-minutes "$2"
 }
 
 run_options() {
@@ -32,10 +37,10 @@ run_options() {
     resnet20-long)           printf '%s\n' --epochs 60 --lr 0.1 --schedule Cosine ;;
     # Issue 10: T classifiers fine-tuned on recreations of all 50,000 training images (fresh noise or the 10 masks at
     # each step) from t_base, on a budgeted schedule so that each ends with finished weights within its minutes.
-    resnet20-long-on-sr-lite) printf '%s\n' --recreation models/sr-lite-cifar10 --init "$(t_base)" --epochs 30 --lr 0.05 --schedule Cosine --schedule-minutes 1.3 ;;
-    resnet20-long-on-inpainter-lite-g1) printf '%s\n' --recreation models/inpainter-lite-g1-cifar10 --init "$(t_base)" --epochs 30 --lr 0.05 --schedule Cosine --schedule-minutes 1.0 ;;
-    resnet20-long-on-inpainter-lite-g4) printf '%s\n' --recreation models/inpainter-lite-g4-cifar10 --init "$(t_base)" --epochs 30 --lr 0.05 --schedule Cosine --schedule-minutes 0.8 ;;
-    resnet20-long-on-inpainter-lite-g8) printf '%s\n' --recreation models/inpainter-lite-g8-cifar10 --init "$(t_base)" --epochs 30 --lr 0.05 --schedule Cosine --schedule-minutes 0.8 ;;
+    resnet20-long-on-sr-lite)           t_run sr-lite-cifar10 1.3 ;;
+    resnet20-long-on-inpainter-lite-g1) t_run inpainter-lite-g1-cifar10 1.0 ;;
+    resnet20-long-on-inpainter-lite-g4) t_run inpainter-lite-g4-cifar10 0.8 ;;
+    resnet20-long-on-inpainter-lite-g8) t_run inpainter-lite-g8-cifar10 0.8 ;;
     *) echo "unknown run '$1' (known: ${run_names[*]})" >&2; return 1 ;;
   esac
 }
