@@ -15,8 +15,8 @@
 # PDNN_RUNS="nsr-adv fir-g1-adv" PDNN_SKIP_BENCH=1 bash scripts/gpu/adversarial-training.sh 180
 # The T runs (resnet20-long-on-*) start from the finished resnet20-long run, else from PDNN_T_BASE (a classifier folder
 # in the repository or carried), else from models/resnet20-cifar10.
-# The repository must travel under the device call's 64 MiB: move the model folders the runs do not read out of the
-# working tree for the call (models/in-progress/README.md, "Continuing").
+# The repository must travel under the device call's 64 MiB: `bash scripts/gpu/slim-tree.sh stash` moves the model
+# folders the runs do not read out of the working tree for the call, `... restore` puts them back.
 # Prepare first, here: bash scripts/publish-gpu-bundle.sh --training-only && tar -C ../shared/data -cf - cifar10 | xz -1 > artifacts/cifar10.tar.xz
 set -uo pipefail
 # shellcheck source=scripts/gpu/runs.sh

@@ -39,6 +39,32 @@ else
   done
 fi
 
+# --- scripts/gpu/slim-tree.sh: stash moves what runs do not read, restore leaves git's view of the tree unchanged ------
+slim_repo=$tmp/slim-repo
+mkdir -p "$slim_repo/models/keep-me" "$slim_repo/models/big" "$slim_repo/models/robustness" "$slim_repo/scripts/gpu"
+cp "$repo/scripts/gpu/slim-tree.sh" "$slim_repo/scripts/gpu/"
+echo readme > "$slim_repo/models/README.md"; echo a > "$slim_repo/models/keep-me/a.onnx"
+head -c 300000 /dev/zero > "$slim_repo/models/big/w.bin"; echo t > "$slim_repo/models/robustness/t.md"
+if git -C "$slim_repo" init -q && git -C "$slim_repo" add -A &&
+   git -C "$slim_repo" -c user.name=t -c user.email=t@t commit -qm init; then
+  slim() { (cd "$slim_repo" && PDNN_STASH="$tmp/slim-stash" PDNN_KEEP_MODELS=keep-me bash scripts/gpu/slim-tree.sh "$@"); }
+  before=$(slim size)
+  if slim stash > "$tmp/slim.out" 2>&1 && [ -d "$slim_repo/models/keep-me" ] && [ -f "$slim_repo/models/README.md" ] &&
+     [ ! -e "$slim_repo/models/big" ] && [ ! -e "$slim_repo/models/robustness" ] && [ -f "$tmp/slim-stash/models/big/w.bin" ] &&
+     grep -q 'carry about' "$tmp/slim.out" && [ "$(slim size)" != "$before" ]; then
+    pass "slim-tree stash: moves models/ folders not kept, keeps the named ones and files, reports the carried size"
+  else fail "slim-tree stash:"; cat "$tmp/slim.out"; fi
+  if ! slim stash > "$tmp/slim.out" 2>&1 && grep -q 'restore first' "$tmp/slim.out"; then
+    pass "slim-tree stash twice: refused, naming the stash already out"
+  else fail "slim-tree stash twice was not refused:"; cat "$tmp/slim.out"; fi
+  if slim restore > "$tmp/slim.out" 2>&1 && [ -z "$(git -C "$slim_repo" status --porcelain)" ] && [ "$(slim size)" = "$before" ] &&
+     ! slim restore > /dev/null 2>&1; then
+    pass "slim-tree restore: git status clean, same size as before, a second restore refused"
+  else fail "slim-tree restore:"; cat "$tmp/slim.out"; git -C "$slim_repo" status --short; fi
+else
+  skip "slim-tree: could not make a scratch git repository"
+fi
+
 # --- the machine's own libstdc++ (what setup should find) -------------------------------------------------------------
 real_ldconfig=$(command -v ldconfig || true)
 for candidate in /sbin/ldconfig /usr/sbin/ldconfig; do
