@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A device call carries the working tree (tracked and untracked, not ignored files) and refuses more than 64 MiB; with
 # its models and robustness tables the repository is larger. `stash` moves every models/ entry a GPU run does not read
-# out of the tree (to a folder outside it) and says what would travel; `restore` moves them back and checks that git
-# sees the tree as before. Run from the repository root:
+# out of the tree (to a folder outside it) and says what would travel; `restore` moves them back and shows
+# `git status` for models/ (empty when the tree is as before). Run from the repository root:
 #   bash scripts/gpu/slim-tree.sh stash      # before the device call(s)
 #   bash scripts/gpu/slim-tree.sh restore    # after them, whatever happened
 #   bash scripts/gpu/slim-tree.sh size       # what a call would carry now (MiB), artifacts included
