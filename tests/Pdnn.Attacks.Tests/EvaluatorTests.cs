@@ -76,6 +76,32 @@ public sealed class EvaluatorTests
         Assert.HasCount(3, flags);
     }
 
+    /// <summary>
+    /// A unit of work that takes long (DE at the paper's budget ran 16–27 min per 50-image unit) reports progress from
+    /// inside the unit, as the attack's share of the unit's images, never going back; an attack without a reporter
+    /// reports at unit ends only.
+    /// </summary>
+    [TestMethod]
+    public void AttacksReportProgressFromInsideAUnit()
+    {
+        // Mean brightness decides the class; one pixel of 16 cannot move 0.1 or 0.9 across 0.5, so DE runs every generation.
+        Func<Tensor, Tensor> model = x => { var m = x.flatten(1).mean([1]); return stack([0.5 - m, m - 0.5], 1); };
+        var x = stack(new[] { 0.1f, 0.9f, 0.1f, 0.9f }.Select(v => full([3, 4, 4], v)).ToArray());
+        var y = tensor(new long[] { 0, 1, 0, 1 });
+        var de = new PixelAttack(model, 1, population: 4, generations: 8);
+        var reports = new Dictionary<string, List<int>>();
+        RobustnessEvaluator.Run(model, x, y,
+            [new NamedAttack("de", de.Perturb, QueryOnly: true, Reporter: de), new NamedAttack("silent", (images, _, _) => images.clone())],
+            progress: (job, done, total) => { Assert.AreEqual(4, total); (reports.TryGetValue(job, out var l) ? l : reports[job] = []).Add(done); });
+
+        var seen = reports["de"];
+        CollectionAssert.IsSubsetOf(new[] { 1, 2, 3 }, seen, $"DE's progress inside its one unit: {string.Join(",", seen)}");
+        Assert.IsTrue(seen.Zip(seen.Skip(1)).All(p => p.Second >= p.First), "never backwards");
+        Assert.AreEqual(4, seen[^1]);
+        CollectionAssert.AreEqual(new[] { 0, 4 }, reports["silent"]);
+        Assert.IsNull(de.Progress, "the evaluator detaches its callback after the unit");
+    }
+
     [TestMethod]
     public void PgdThroughTheEvaluatorRespectsTheBudget()
     {

@@ -84,6 +84,7 @@ public sealed class Apgd(Func<Tensor, Tensor> model, double epsilon, int steps, 
                 lastCheckpoint = k + 1;
             }
             scope.DisposeEverythingBut(Kept(x, previous, eta, f, g, best, bestLoss, adversarial, found, improvements, etaAtCheckpoint, bestAtCheckpoint));
+            Progress?.Invoke((k + 1) / (double)Steps);
         }
         return where(found.reshape(-1, 1, 1, 1), adversarial, best).detach().MoveToOuterDisposeScope();
     }

@@ -8,8 +8,10 @@ namespace Pdnn.Attacks.Attacks;
 /// projection back into the ε-ball around the clean images and into [0,1]. Attacks never see normalised values: the
 /// models normalise inside.
 /// </summary>
-public abstract class Attack(Func<Tensor, Tensor> model, double epsilon)
+public abstract class Attack(Func<Tensor, Tensor> model, double epsilon) : IReportsProgress
 {
+    public Action<double>? Progress { get; set; }
+
     protected Func<Tensor, Tensor> Model { get; } = model;
     public double Epsilon { get; } = epsilon >= 0 ? epsilon : throw new ArgumentOutOfRangeException(nameof(epsilon), $"ε must be >= 0, got {epsilon}.");
 
@@ -64,6 +66,16 @@ public abstract class Attack(Func<Tensor, Tensor> model, double epsilon)
         var grad = autograd.grad([loss], [input])[0];
         return grad.detach().MoveToOuterDisposeScope();
     }
+}
+
+/// <summary>
+/// An attack that says how far one call of its Perturb has got, so that a unit of work that takes many minutes (DE at
+/// the paper's budget, Square or EOT-PGD through a recreation) shows progress before it ends.
+/// </summary>
+public interface IReportsProgress
+{
+    /// <summary>Called during Perturb with the fraction of the call's work done, in (0, 1]; null for none.</summary>
+    Action<double>? Progress { get; set; }
 }
 
 /// <summary>Seed streams of the attacks' own draws (see <see cref="Seeds.Derive"/>; Pdnn.Data's streams are 1–4).</summary>

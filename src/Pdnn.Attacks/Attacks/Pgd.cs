@@ -24,6 +24,7 @@ public class Pgd(Func<Tensor, Tensor> model, double epsilon, double stepSize, in
             {
                 x = Project(x + StepSize * Gradient(x, labels).sign(), images).detach();
                 scope.DisposeEverythingBut(Kept(x, best, bestLoss)); // a step's working tensors go with it (see Attack.Kept)
+                Progress?.Invoke((r * Steps + s + 1) / (double)(Math.Max(1, restarts) * Steps));
             }
             using (no_grad())
             {

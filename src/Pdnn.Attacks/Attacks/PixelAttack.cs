@@ -18,8 +18,10 @@ namespace Pdnn.Attacks.Attacks;
 /// there the stacking changes its draws (but not their distribution).
 /// </remarks>
 public sealed class PixelAttack(Func<Tensor, Tensor> model, int pixels = 1, int population = 400, int generations = 100, int seed = 0,
-                                int imagesPerCall = int.MaxValue, int maxQueryBatch = 1024)
+                                int imagesPerCall = int.MaxValue, int maxQueryBatch = 1024) : IReportsProgress
 {
+    public Action<double>? Progress { get; set; }
+
     public int Pixels { get; } = pixels >= 1 ? pixels : throw new ArgumentOutOfRangeException(nameof(pixels), $"pixels must be at least 1, got {pixels}.");
     public int Population { get; } = population >= 4 ? population : throw new ArgumentOutOfRangeException(nameof(population), $"DE/rand/1 needs a population of at least 4, got {population}.");
     public int ImagesPerCall { get; } = imagesPerCall >= 1 ? imagesPerCall : throw new ArgumentOutOfRangeException(nameof(imagesPerCall), $"must be at least 1, got {imagesPerCall}.");
@@ -59,7 +61,9 @@ public sealed class PixelAttack(Func<Tensor, Tensor> model, int pixels = 1, int 
             new Random(Seeds.Derive(seed, AttackStreams.Pixel, Pixels, ids[i])))).ToList();
         Queries = 0; ModelCalls = 0;
         var device = images.device;
-        foreach (var group in searches.Chunk(ImagesPerCall)) Run(group, c, h, w, device);
+        var groups = searches.Chunk(ImagesPerCall).ToArray();
+        for (int g = 0; g < groups.Length; g++)
+            Run(groups[g], c, h, w, device, generation => Progress?.Invoke((g + (generation + 1) / (double)Math.Max(1, generations)) / groups.Length));
         QueriesPerImage = searches.Select(s => s.Queries).ToArray();
         var result = new float[n * size];
         foreach (var s in searches)
@@ -71,7 +75,7 @@ public sealed class PixelAttack(Func<Tensor, Tensor> model, int pixels = 1, int 
     }
 
     /// <summary>Evolves the populations of <paramref name="group"/> together: one stacked evaluation per generation.</summary>
-    void Run(Search[] group, long c, long h, long w, Device device)
+    void Run(Search[] group, long c, long h, long w, Device device, Action<int> generationDone)
     {
         int dims = 5 * Pixels;
         // Candidate layout: per pixel (row, column, r, g, b), rows/columns as reals in [0, size), colours in [0, 1].
@@ -93,6 +97,7 @@ public sealed class PixelAttack(Func<Tensor, Tensor> model, int pixels = 1, int 
                     if (trialFitness[j] < s.Fitness[j]) { s.Members[j] = trials[i][j]; s.Fitness[j] = trialFitness[j]; }
                 if (trialSuccess >= 0) { s.Members[0] = trials[i][trialSuccess]; s.Success = 0; }
             }
+            generationDone(generation);
         }
     }
 

@@ -82,6 +82,7 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
             x = where(better.reshape(-1, 1, 1, 1), candidate, x);
             margin = where(better, candidateMargin, margin);
             scope.DisposeEverythingBut(Kept(x, margin));
+            Progress?.Invoke((iteration + 1) / (double)Queries);
         }
         QueriesPerImage = queries;
         return Project(x, images).detach().MoveToOuterDisposeScope();

@@ -62,24 +62,26 @@ public static class AttackSuite
         Func<Tensor, Tensor> Classifier() => classifier ?? throw new ArgumentException($"attack '{name}' needs the chain's classifier alone; none was given.", nameof(classifier));
         switch (name)
         {
-            case "fgsm": return new NamedAttack("FGSM", new Fgsm(whiteBox, e).Perturb);
-            case "pgd": return new NamedAttack($"PGD-{k}", new Pgd(whiteBox, e, e / 4, k, seed: s.Seed).Perturb);
-            case "fgsm-transfer": return new NamedAttack("FGSM" + TransferSuffix, new Fgsm(Classifier(), e).Perturb, Transfer: true);
-            case "pgd-transfer": return new NamedAttack($"PGD-{k}" + TransferSuffix, new Pgd(Classifier(), e, e / 4, k, seed: s.Seed).Perturb, Transfer: true);
-            case "eot-pgd": return new NamedAttack($"EOT-PGD-{k}x{s.EotSamples}", new EotPgd(whiteBox, e, e / 4, k, s.EotSamples, seed: s.Seed).Perturb, Adaptive: true);
-            case "apgd-ce": return new NamedAttack($"APGD-CE-{k}", new Apgd(whiteBox, e, k, seed: s.Seed).Perturb, Adaptive: true);
-            case "apgd-dlr": return new NamedAttack($"APGD-DLR-{k}", new Apgd(whiteBox, e, k, ApgdLoss.Dlr, s.Seed).Perturb, Adaptive: true);
+            case "fgsm": return Named("FGSM", new Fgsm(whiteBox, e));
+            case "pgd": return Named($"PGD-{k}", new Pgd(whiteBox, e, e / 4, k, seed: s.Seed));
+            case "fgsm-transfer": return Named("FGSM" + TransferSuffix, new Fgsm(Classifier(), e)) with { Transfer = true };
+            case "pgd-transfer": return Named($"PGD-{k}" + TransferSuffix, new Pgd(Classifier(), e, e / 4, k, seed: s.Seed)) with { Transfer = true };
+            case "eot-pgd": return Named($"EOT-PGD-{k}x{s.EotSamples}", new EotPgd(whiteBox, e, e / 4, k, s.EotSamples, seed: s.Seed)) with { Adaptive = true };
+            case "apgd-ce": return Named($"APGD-CE-{k}", new Apgd(whiteBox, e, k, seed: s.Seed)) with { Adaptive = true };
+            case "apgd-dlr": return Named($"APGD-DLR-{k}", new Apgd(whiteBox, e, k, ApgdLoss.Dlr, s.Seed)) with { Adaptive = true };
             case "1px" or "10px":
             {
                 var de = new PixelAttack(queryOnly, name == "1px" ? 1 : 10, s.PixelPopulation, s.PixelGenerations, s.Seed, maxQueryBatch: s.MaxQueryBatch);
-                return new NamedAttack($"{de.Pixels}px (DE {s.PixelPopulation}x{s.PixelGenerations})", de.Perturb, QueryOnly: true, Queries: () => de.QueriesPerImage, L0: true);
+                return new NamedAttack($"{de.Pixels}px (DE {s.PixelPopulation}x{s.PixelGenerations})", de.Perturb, QueryOnly: true, Queries: () => de.QueriesPerImage, L0: true, Reporter: de);
             }
             case "square":
             {
                 var square = new Square(queryOnly, e, s.SquareQueries, seed: s.Seed);
-                return new NamedAttack($"Square-{s.SquareQueries}", square.Perturb, QueryOnly: true, Queries: () => square.QueriesPerImage);
+                return new NamedAttack($"Square-{s.SquareQueries}", square.Perturb, QueryOnly: true, Queries: () => square.QueriesPerImage, Reporter: square);
             }
             default: throw new ArgumentException($"unknown attack '{name}'; known: {string.Join(", ", Names)}.");
         }
     }
+
+    static NamedAttack Named(string name, Attack attack) => new(name, attack.Perturb, Reporter: attack);
 }

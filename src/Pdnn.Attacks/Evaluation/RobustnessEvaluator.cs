@@ -1,3 +1,4 @@
+using Pdnn.Attacks.Attacks;
 using Pdnn.Data;
 using static TorchSharp.torch;
 
@@ -25,7 +26,7 @@ public sealed record AttackKind(string Name, bool QueryOnly = false, bool Adapti
 /// outside the L∞ ball (pixel attacks); <paramref name="Transfer"/> attacks crafted on the classifier alone.
 /// </summary>
 public sealed record NamedAttack(string Name, Func<Tensor, Tensor, long[], Tensor> Perturb, bool QueryOnly = false, bool Adaptive = false,
-                                 Func<long[]>? Queries = null, bool L0 = false, bool Transfer = false)
+                                 Func<long[]>? Queries = null, bool L0 = false, bool Transfer = false, IReportsProgress? Reporter = null)
 {
     public AttackKind Kind => new(Name, QueryOnly, Adaptive, L0, Transfer);
 }
@@ -87,7 +88,7 @@ public static class RobustnessEvaluator
         var batches = ids.Select((id, i) => (Batch: (int)(id / units.BatchSize), Position: i)).GroupBy(p => p.Batch)
             .Select(g => (Batch: g.Key, Start: g.First().Position, Count: g.Count())).ToList();
 
-        List<OutcomeLine> RunJob(string job, Func<Tensor, Tensor, long[], List<OutcomeLine>> work)
+        List<OutcomeLine> RunJob(string job, Func<Tensor, Tensor, long[], List<OutcomeLine>> work, IReportsProgress? reporter = null)
         {
             var lines = new List<OutcomeLine>(n);
             int done = 0;
@@ -103,7 +104,12 @@ public static class RobustnessEvaluator
                     units.Reseed?.Invoke(seed);
                     using var scope = NewDisposeScope(); // the unit's images and working tensors go with it
                     var (x, y) = read(start, size);
-                    var computed = work(x, y, ids[start..(start + size)]);
+                    // Within a unit, the attack's own progress counts as that share of the unit's images.
+                    int before = done;
+                    if (reporter != null && progress != null) reporter.Progress = f => progress(job, before + (int)(Math.Clamp(f, 0, 1) * size), n);
+                    List<OutcomeLine> computed;
+                    try { computed = work(x, y, ids[start..(start + size)]); }
+                    finally { if (reporter != null) reporter.Progress = null; }
                     unit = new JournalUnit(job, batch, computed, clock.Elapsed.TotalSeconds);
                     units.Journal?.Append(unit);
                 }
@@ -131,7 +137,7 @@ public static class RobustnessEvaluator
                 var q = attack.Queries?.Invoke();
                 var label = y.cpu().data<long>().ToArray();
                 return batchIds.Select((id, i) => new OutcomeLine(id, label[i], predicted[i], li[i], l2s[i], q != null && i < q.Length ? q[i] : 0)).ToList();
-            });
+            }, attack.Reporter);
         return Summarise(attacks.Select(a => a.Kind).ToList(), randomised, clean, byAttack);
     }
 

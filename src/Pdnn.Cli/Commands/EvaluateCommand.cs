@@ -207,7 +207,20 @@ static class EvaluateCommand
     static EvaluationReport WithProgress(Func<Action<string, int, int>, EvaluationReport> work, string suffix = "")
     {
         if (!AnsiConsole.Profile.Capabilities.Interactive)
-            return work((attack, done, total) => { if (done == total) AnsiConsole.MarkupLineInterpolated($"  {attack}{suffix}: {total} images done"); });
+        {
+            // A line per tenth of each attack's images (a log file gets no bar), with the time since the attack began.
+            var tenths = new Dictionary<string, (int Tenth, System.Diagnostics.Stopwatch Clock)>();
+            return work((attack, done, total) =>
+            {
+                if (!tenths.TryGetValue(attack, out var seen)) tenths[attack] = seen = (0, System.Diagnostics.Stopwatch.StartNew());
+                int tenth = total == 0 ? 10 : done * 10 / total;
+                if (tenth <= seen.Tenth) return;
+                tenths[attack] = (tenth, seen.Clock);
+                AnsiConsole.MarkupLineInterpolated(done == total
+                    ? $"  {attack}{suffix}: {total} images done ({seen.Clock.Elapsed:hh\:mm\:ss})"
+                    : $"  {attack}{suffix}: {done} / {total} images ({seen.Clock.Elapsed:hh\:mm\:ss})");
+            });
+        }
         EvaluationReport? report = null;
         AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(ctx =>
