@@ -56,6 +56,9 @@ public sealed class PdnnImageClassifierOptions
     /// steps then depend on the machine's speed, so equal seeds no longer give equal networks. Null: off.
     /// </summary>
     public double? ScheduleMinutes { get; set; }
+    /// <summary>Weight averaging: the decay of an exponential moving average of the weights (e.g. 0.999); the
+    /// returned classifier and the per-epoch checks use the average. 0: off.</summary>
+    public double WeightAverageDecay { get; set; }
     /// <summary>
     /// Adversarial training (FGSM, FGSM-RS, PGD-k, TRADES; see TrainOptions.Adversarial). In a chain the examples are
     /// crafted against the classifier on the images this trainer receives — the recreations when the chain recreates:
@@ -98,6 +101,7 @@ public sealed class PdnnImageClassifierOptions
         Sparsity = Sparsity,
         Precision = Precision,
         ScheduleMinutes = ScheduleMinutes,
+        WeightAverageDecay = WeightAverageDecay,
         Augment = Augment,
         Seed = Seed,
         InitialWeights = InitialWeights,

@@ -54,6 +54,62 @@ public sealed class ClassifierTrainerTests
         Assert.AreEqual(straight.State.History[^1].TrainLoss, resumed.State.History[^1].TrainLoss, 1e-4);
     }
 
+    /// <summary>The weight average is the warmed-up exponential moving average, checked against its formula in float64.</summary>
+    [TestMethod]
+    public void WeightAverageFollowsItsFormula()
+    {
+        manual_seed(1);
+        var spec = ResNetSpec.FromName("tiny");
+        using var live = new CifarResNet(spec, 10);
+        using var average = new WeightAverage(live, spec, 10, decay: 0.5, CPU);
+        var weight = live.state_dict()["fc.weight"];
+        double expected = weight[0, 0].item<float>();
+        foreach (var value in new[] { 1.0, -2.0, 3.0, 0.25 })
+        {
+            using (no_grad()) weight.fill_(value);
+            foreach (var (name, buffer) in live.state_dict().Where(kv => !kv.Value.is_floating_point())) buffer.fill_(7);
+            double d = WeightAverage.DecayAt(0.5, average.Updates);
+            expected = d * expected + (1 - d) * value;
+            average.Update();
+        }
+        Assert.AreEqual(4, average.Updates);
+        Assert.AreEqual(0.1, WeightAverage.DecayAt(0.5, 0), 1e-12, "the warm-up's first decay, (1 + 0) / (10 + 0)");
+        Assert.AreEqual(expected, average.Model.state_dict()["fc.weight"][0, 0].item<float>(), 1e-5);
+        var counters = average.Model.state_dict().Where(kv => !kv.Value.is_floating_point()).ToList();
+        Assert.IsNotEmpty(counters, "batch norm's step counters");
+        Assert.IsTrue(counters.All(kv => kv.Value.eq(7).all().item<bool>()), "integer buffers are copied, not averaged");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new WeightAverage(live, spec, 10, decay: 1, CPU));
+    }
+
+    /// <summary>
+    /// With weight averaging the run ends with the average (not the last step's weights), and a run resumed mid-epoch
+    /// from its checkpoint (which carries the average) ends with the same average as an uninterrupted one.
+    /// </summary>
+    [TestMethod]
+    public void WeightAveragedRunResumesToTheSameAverage()
+    {
+        var options = Tiny with { WeightAverageDecay = 0.9 };
+        var plain = Train(Tiny, Small);
+        var straight = Train(options, Small);
+        var checkpoint = Path.Combine(TestPaths.NewTempDir(), "checkpoint");
+        Assert.IsFalse(Train(options with { MaxSteps = 5 }, Small, checkpoint).Completed);
+        Assert.IsTrue(File.Exists(Path.Combine(checkpoint, "average.bin")));
+        var resumed = Train(options, Small, checkpoint, resume: true);
+
+        var a = straight.Model.state_dict();
+        var b = resumed.Model.state_dict();
+        foreach (var (name, tensor) in a)
+        {
+            var diff = (tensor.to(ScalarType.Float64) - b[name].to(ScalarType.Float64)).abs().max().item<double>();
+            Assert.IsLessThanOrEqualTo(1e-4, diff, $"{name} differs by {diff}");
+        }
+        // Same steps as the plain run (the average does not touch them), different weights at the end.
+        Assert.AreEqual(plain.State.History[^1].TrainLoss, straight.State.History[^1].TrainLoss, 1e-6);
+        var gap = (plain.Model.state_dict()["fc.weight"] - a["fc.weight"]).abs().max().item<float>();
+        Assert.IsGreaterThan(1e-3f, gap, "the saved classifier is the average, not the last step's weights");
+        Assert.ThrowsExactly<InvalidOperationException>(() => Train(Tiny, Small, checkpoint, resume: true), "a checkpoint with an average resumes only with it");
+    }
+
     [TestMethod]
     public void SameSeedGivesTheSameWeightsAndAnotherSeedDoesNot()
     {

@@ -216,9 +216,8 @@ static class EvaluateCommand
                 int tenth = total == 0 ? 10 : done * 10 / total;
                 if (tenth <= seen.Tenth) return;
                 tenths[attack] = (tenth, seen.Clock);
-                AnsiConsole.MarkupLineInterpolated(done == total
-                    ? $"  {attack}{suffix}: {total} images done ({seen.Clock.Elapsed:hh\:mm\:ss})"
-                    : $"  {attack}{suffix}: {done} / {total} images ({seen.Clock.Elapsed:hh\:mm\:ss})");
+                string count = done == total ? $"{total} images done" : $"{done} / {total} images";
+                AnsiConsole.MarkupLineInterpolated($"  {attack}{suffix}: {count} ({seen.Clock.Elapsed.TotalMinutes:F1} min)");
             });
         }
         EvaluationReport? report = null;

@@ -30,6 +30,7 @@ static class TrainClassifierCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the run whose checkpoint is in --out (same options)." };
         var maxMinutes = new Option<double?>("--max-minutes") { Description = $"Stop cleanly after this much time, with a checkpoint; exit code {ClassifierTraining.ExitStoppedEarly}, continue with --resume." };
         var scheduleMinutes = new Option<double?>("--schedule-minutes") { Description = "Budgeted training: run the learning-rate schedule over this many minutes of training (all --resume invocations together, per-epoch checks included) instead of over --epochs, and end the run when it is spent (mid-epoch if need be, after checking the final weights); --epochs becomes an upper bound. The schedule then reaches its low rates within the budget on any machine; the steps are not reproducible from run to run." };
+        var ema = new Option<double>("--ema") { Description = "Weight averaging: keep an exponential moving average of the weights with this decay per step (e.g. 0.999; warmed up as min(d, (1+t)/(10+t))); the per-epoch checks, --keep best-robust and the saved classifier use the average. 0: off.", DefaultValueFactory = _ => 0.0 };
         var trainLimit = new Option<int?>("--train-limit") { Description = "Use only a uniform random subset of this many training images (seeded)." };
         var imageSize = CommonOptions.ImageSize();
         var centerCrop = CommonOptions.CenterCrop();
@@ -53,7 +54,7 @@ static class TrainClassifierCommand
         var command = new Command("train-classifier", "Train a CIFAR-style ResNet classifier with TorchSharp; checkpoints, resumes, stops at a time budget.")
         {
             data, testData, arch, epochs, batch, lr, momentum, weightDecay, schedule, labelSmoothing, noAugment, seed,
-            device, output, resume, maxMinutes, scheduleMinutes, trainLimit, imageSize, centerCrop, noCache, recreationOption, init, prune,
+            device, output, resume, maxMinutes, scheduleMinutes, ema, trainLimit, imageSize, centerCrop, noCache, recreationOption, init, prune,
             adversarial, eps, attackSteps, attackStepSize, cleanWeight, tradesBeta, craftThrough, heldOut, onCollapse, keep, precision, onBudget,
         };
         command.SetAction(r => CommonOptions.Run(() =>
@@ -73,6 +74,7 @@ static class TrainClassifierCommand
                 Sparsity = r.GetValue(prune) is var p and >= 0 and < 1 ? p : throw new ArgumentException($"--prune {r.GetValue(prune)}: expected a fraction in [0, 1), e.g. 0.8."),
                 MaxMinutes = r.GetValue(maxMinutes),
                 ScheduleMinutes = r.GetValue(scheduleMinutes) is not { } sm ? null : sm > 0 ? sm : throw new ArgumentException($"--schedule-minutes must be positive, got {sm}."),
+                WeightAverageDecay = r.GetValue(ema) is var d and >= 0 and < 1 ? d : throw new ArgumentException($"--ema {r.GetValue(ema)}: expected a decay in [0, 1), e.g. 0.999 (0: off)."),
                 FinishAtBudget = r.GetValue(onBudget) switch
                 {
                     "checkpoint" => false, "finish" => true,

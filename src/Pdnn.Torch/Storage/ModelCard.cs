@@ -30,6 +30,8 @@ public sealed record ModelCard
     public string? Schedule { get; init; }
     /// <summary>Set when the schedule ran over a time budget rather than over the epochs (--schedule-minutes): its minutes.</summary>
     public double? ScheduleMinutes { get; init; }
+    /// <summary>Set when the saved weights are an exponential moving average of the steps' weights (--ema): its decay.</summary>
+    public double? WeightAverageDecay { get; init; }
     public double LabelSmoothing { get; init; }
     public bool Augment { get; init; }
     public int Seed { get; init; }

@@ -38,7 +38,8 @@ public static class Checkpoint
 
     public static bool Exists(string dir) => File.Exists(Path.Combine(dir, "state.json"));
 
-    public static void Save(string dir, torch.nn.Module model, OptimizerHelper optimizer, TrainingState state)
+    /// <param name="average">The weight average (<see cref="WeightAverage"/>), if the run keeps one: average.bin.</param>
+    public static void Save(string dir, torch.nn.Module model, OptimizerHelper optimizer, TrainingState state, torch.nn.Module? average = null)
     {
         var full = Path.GetFullPath(dir);
         var temp = full + ".writing";
@@ -47,6 +48,7 @@ public static class Checkpoint
         Directory.CreateDirectory(temp);
         model.save(Path.Combine(temp, "weights.bin"));
         optimizer.save_state_dict(Path.Combine(temp, "optimizer.bin"));
+        average?.save(Path.Combine(temp, AverageFile));
         File.WriteAllText(Path.Combine(temp, "state.json"), JsonSerializer.Serialize(state, Json));
         if (Directory.Exists(old)) Directory.Delete(old, true);
         if (Directory.Exists(full)) Directory.Move(full, old);
@@ -63,6 +65,16 @@ public static class Checkpoint
     }
 
     public static void LoadOptimizer(string dir, OptimizerHelper optimizer) => optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));
+
+    const string AverageFile = "average.bin";
+
+    /// <summary>Loads the checkpoint's weight average into <paramref name="average"/>; a checkpoint without one is an error.</summary>
+    public static void LoadAverage(string dir, torch.nn.Module average)
+    {
+        var file = Path.Combine(dir, AverageFile);
+        if (!File.Exists(file)) throw new InvalidDataException($"{dir}: the run keeps a weight average, but the checkpoint has no {AverageFile}.");
+        average.load(file);
+    }
 
     public static TrainingState ReadState(string dir)
     {

@@ -83,9 +83,16 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                                   weight_decay: options.WeightDecay);
         // The bfloat16 working copy, when asked for, pairs with the parameters where they now live (after the move).
         using var mixed = options.Precision == TrainingPrecision.BFloat16 ? new MixedPrecision(model, spec, train.ClassNames.Count, device) : null;
+        // The weight average starts at the weights the steps start from (after pruning, so its pruned weights stay zero).
+        using var average = options.WeightAverageDecay > 0 ? new WeightAverage(model, spec, train.ClassNames.Count, options.WeightAverageDecay, device) : null;
         if (resuming)
         {
             Checkpoint.LoadOptimizer(checkpointDir!, optimizer);
+            if (average != null)
+            {
+                Checkpoint.LoadAverage(checkpointDir!, average.Model);
+                average.Updates = state.GlobalStep;
+            }
             observer.Message($"resuming from {checkpointDir}: epoch {state.Epoch + 1}, step {state.StepInEpoch}, {state.ElapsedSeconds / 60:F1} min trained so far");
         }
 
@@ -93,9 +100,11 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         using var testImages = test != null ? new DeviceImages(test, device) : null;
         using var heldOutImages = heldOut != null ? new DeviceImages(heldOut, device) : null;
         var monitor = heldOutImages != null ? new RobustnessMonitor(heldOutImages, options.Adversarial.Epsilon) : null;
+        // What the per-epoch checks measure and best-robust keeps: the weight average when there is one.
+        var evaluated = average?.Model ?? model;
         // The deployed system: what the monitor attacks (always in float32), and what the adversary attacks unless told
         // to use C alone (in the training precision).
-        Func<Tensor, Tensor> system = recreate == null ? model.forward : x => model.forward(recreate(x));
+        Func<Tensor, Tensor> system = recreate == null ? evaluated.forward : x => evaluated.forward(recreate(x));
         Func<Tensor, Tensor> forward = mixed != null ? mixed.Forward : model.forward;
         var stepRecreation = stepRecreate ?? recreate;
         Func<Tensor, Tensor> craftTarget = options.Adversarial.CraftThrough == CraftThrough.Classifier || stepRecreation == null
@@ -150,6 +159,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                         ? Step(forward, optimizer, Recreated(x, stepRecreation), y, options.LabelSmoothing, mixed)
                         : AdversarialStep(forward, optimizer, adversary, craftTarget, stepRecreation, x, y, options.LabelSmoothing, mixed);
                     pruning?.Apply();
+                    average?.Update();
                     lossSum.add_(loss.detach().to(ScalarType.Float64) * y.shape[0]);
                     correctSum.add_(logits.argmax(1).eq(y).sum());
                     seen += (int)y.shape[0];
@@ -165,7 +175,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                 stopReason = StopReason(clock, stepsThisRun);
                 if (stopReason != null) break;
                 if (options.CheckpointEverySteps > 0 && checkpointDir != null && stepsThisRun % options.CheckpointEverySteps == 0)
-                    Checkpoint.Save(checkpointDir, model, optimizer, Snapshot());
+                    Checkpoint.Save(checkpointDir, model, optimizer, Snapshot(), average?.Model);
             }
             if (state.StepInEpoch < stepsPerEpoch)
                 state = state with { EpochLossSum = lossSum.item<double>(), EpochCorrect = correctSum.item<long>(), EpochSeen = seen };
@@ -175,8 +185,8 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
             {
                 double imagesPerSecond = (seen - seenBefore) / epochClock.Elapsed.TotalSeconds, seconds = epochClock.Elapsed.TotalSeconds;
                 var checkClock = Stopwatch.StartNew();
-                double? testAccuracy = testImages != null ? Evaluate(model, testImages, recreate) : null;
-                var check = monitor?.Measure(model, system, Seeds.Derive(options.Seed, Seeds.MonitorStream, epoch));
+                double? testAccuracy = testImages != null ? Evaluate(evaluated, testImages, recreate) : null;
+                var check = monitor?.Measure(evaluated, system, Seeds.Derive(options.Seed, Seeds.MonitorStream, epoch));
                 string? collapse = null;
                 if (check != null)
                 {
@@ -189,7 +199,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                     if (check.Pgd10 >= state.BestRobustPgd - Math.Sqrt(top * (1 - top) / monitor!.Count))
                     {
                         best?.Dispose();
-                        best = CopyOf(model, spec, train.ClassNames.Count);
+                        best = CopyOf(evaluated, spec, train.ClassNames.Count);
                         if (checkpointDir != null) SaveWeights(best, BestRobustFile(checkpointDir));
                         state = state with { BestRobustEpoch = epoch + 1, BestRobustPgd = Math.Max(state.BestRobustPgd, check.Pgd10) };
                     }
@@ -210,7 +220,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                 }
             }
             if (checkpointDir != null)
-                Checkpoint.Save(checkpointDir, model, optimizer, state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds });
+                Checkpoint.Save(checkpointDir, model, optimizer, state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds }, average?.Model);
 
             // Mid-epoch checkpoints carry the epoch's running sums too.
             TrainingState Snapshot() => state with
@@ -236,8 +246,11 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         {
             model.load_state_dict(best.state_dict());
             kept = bestEpoch;
-            observer.Message($"keeping the weights of epoch {bestEpoch}, the last within one standard error of the best held-out PGD-10 accuracy ({state.BestRobustPgd:P1})");
+            observer.Message($"keeping the weights of epoch {bestEpoch}, the last within one standard error of the best held-out PGD-10 accuracy ({state.BestRobustPgd:P1})" +
+                             (average != null ? " (their weight average)" : ""));
         }
+        else if (completed && average != null)
+            model.load_state_dict(average.Model.state_dict());
         best?.Dispose();
         model.eval();
         return new TrainResult(model, completed, state, state.StoppedOnCollapse ?? state.FinishedAtBudget ?? (completed ? "completed" : stopReason!)) { KeptEpoch = kept };

@@ -37,6 +37,11 @@ public sealed record TrainOptions
     /// for step: how far the schedule has got at each step depends on the machine's speed. null: the schedule follows the steps.
     /// </summary>
     public double? ScheduleMinutes { get; init; }
+    /// <summary>
+    /// Weight averaging: the decay d of an exponential moving average of the weights taken after every step
+    /// (<see cref="WeightAverage"/>); the per-epoch checks, best-robust and the final model use the average. 0: none.
+    /// </summary>
+    public double WeightAverageDecay { get; init; }
     /// <summary>Arithmetic of the training steps; the weights, evaluation and export stay float32 either way.</summary>
     public TrainingPrecision Precision { get; init; } = TrainingPrecision.Float32;
 
@@ -66,5 +71,6 @@ public sealed record TrainOptions
         (Adversarial.Enabled || HeldOut > 0 ? $"|adv:{Adversarial.Identity()}|held-out:{HeldOut}" : "") +
         (Sparsity > 0 ? $"|sparsity:{Sparsity}" : "") +
         (Precision != TrainingPrecision.Float32 ? $"|precision:{Precision}" : "") +
-        (ScheduleMinutes is { } m ? $"|schedule-minutes:{m}" : "");
+        (ScheduleMinutes is { } m ? $"|schedule-minutes:{m}" : "") +
+        (WeightAverageDecay > 0 ? $"|weight-average:{WeightAverageDecay}" : "");
 }

@@ -24,6 +24,7 @@ public static class TrainingCard
         LearningRate = options.LearningRate,
         Schedule = options.Schedule.ToString().ToLowerInvariant(),
         ScheduleMinutes = options.ScheduleMinutes,
+        WeightAverageDecay = options.WeightAverageDecay > 0 ? options.WeightAverageDecay : null,
         LabelSmoothing = options.LabelSmoothing,
         Augment = options.Augment,
         Seed = options.Seed,
