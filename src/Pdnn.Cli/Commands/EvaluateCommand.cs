@@ -208,16 +208,19 @@ static class EvaluateCommand
     {
         if (!AnsiConsole.Profile.Capabilities.Interactive)
         {
-            // A line per tenth of each attack's images (a log file gets no bar), with the time since the attack began.
-            var tenths = new Dictionary<string, (int Tenth, System.Diagnostics.Stopwatch Clock)>();
+            // A log gets no bar: a line when an attack ends, and on long work a line per tenth of its images at most
+            // every 30 s, with the time since the attack began.
+            var seen = new Dictionary<string, (System.Diagnostics.Stopwatch Clock, TimeSpan LastLine, int Tenth)>();
             return work((attack, done, total) =>
             {
-                if (!tenths.TryGetValue(attack, out var seen)) tenths[attack] = seen = (0, System.Diagnostics.Stopwatch.StartNew());
+                if (!seen.TryGetValue(attack, out var s)) seen[attack] = s = (System.Diagnostics.Stopwatch.StartNew(), TimeSpan.Zero, 0);
+                if (s.Tenth == 10) return; // its last line is out (an attack's last step and its unit's end both report it)
+                var elapsed = s.Clock.Elapsed;
                 int tenth = total == 0 ? 10 : done * 10 / total;
-                if (tenth <= seen.Tenth) return;
-                tenths[attack] = (tenth, seen.Clock);
+                if (done < total && (tenth <= s.Tenth || elapsed - s.LastLine < TimeSpan.FromSeconds(30))) return;
+                seen[attack] = (s.Clock, elapsed, tenth);
                 string count = done == total ? $"{total} images done" : $"{done} / {total} images";
-                AnsiConsole.MarkupLineInterpolated($"  {attack}{suffix}: {count} ({seen.Clock.Elapsed.TotalMinutes:F1} min)");
+                AnsiConsole.MarkupLineInterpolated($"  {attack}{suffix}: {count} ({elapsed.TotalMinutes:F1} min)");
             });
         }
         EvaluationReport? report = null;
