@@ -102,6 +102,59 @@ public sealed class EvaluatorTests
         Assert.IsNull(de.Progress, "the evaluator detaches its callback after the unit");
     }
 
+    /// <summary>
+    /// SkipMisclassified (AutoAttack's protocol): the misclassified images are not attacked and keep their clean answer
+    /// (no perturbation, no queries); the others get the outcomes of the full run (PGD's random start is drawn per image
+    /// id, not per batch position); the worst case is the same; the attack is handed only the correctly classified images.
+    /// </summary>
+    [TestMethod]
+    public void SkippingMisclassifiedImagesLeavesThemUnattackedAndTheRestAsTheyWere()
+    {
+        var (model, x, y) = Brightness(); // clean: 6 of 8 correct, images 6 and 7 mislabelled
+        var pgd = new Pgd(model, 0.06, 0.02, 10);
+        var handed = new List<long>();
+        // A second "attack" that moves every image towards its label's side, like a lucky draw of a randomised defence:
+        // on the two misclassified images it lands on the right answer, unless they are skipped.
+        var attacks = new[]
+        {
+            new NamedAttack("pgd", (images, labels, ids) => { handed.AddRange(ids); return pgd.Perturb(images, labels, ids); }),
+            new NamedAttack("lucky", (images, labels, _) => (images - 0.4 * (1 - 2 * labels.to(ScalarType.Float32)).reshape(-1, 1, 1, 1)).clamp(0, 1)),
+        };
+
+        var full = RobustnessEvaluator.Run(model, x, y, attacks, false, new EvaluationUnits { BatchSize = 4 });
+        CollectionAssert.AreEqual(new long[] { 0, 1, 2, 3, 4, 5, 6, 7 }, handed);
+        handed.Clear();
+        var skipped = RobustnessEvaluator.Run(model, x, y, attacks, false, new EvaluationUnits { BatchSize = 4, SkipMisclassified = true }); // the second batch, 4–7, is half misclassified
+
+        CollectionAssert.AreEqual(new long[] { 0, 1, 2, 3, 4, 5 }, handed, "only the correctly classified images are attacked");
+        Assert.AreEqual(8, full.Attacks[1].Correct, "without skipping, the lucky attack makes the two misclassified images correct");
+        Assert.AreEqual(6, skipped.Attacks[1].Correct);
+        Assert.AreEqual(full.WorstCase.Correct, skipped.WorstCase.Correct);
+        foreach (var (a, b) in full.Outcomes.Zip(skipped.Outcomes))
+        {
+            Assert.AreEqual((a.Index, a.Attack), (b.Index, b.Attack));
+            if (a.Index < 6) Assert.AreEqual(a, b, $"image {a.Index}, {a.Attack}: attacked in a smaller batch, the same outcome");
+            else
+            {
+                Assert.AreEqual(b.CleanPrediction, b.AdversarialPrediction, "unattacked: the clean answer");
+                Assert.AreEqual(0.0, b.LinfNorm);
+                Assert.IsFalse(b.Correct);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Journals written before SkipMisclassified existed hold keys hashed from the settings' JSON: with the option off, that
+    /// JSON must be what it was, or every committed journal would be refused on --resume.
+    /// </summary>
+    [TestMethod]
+    public void SettingsWithoutSkippingSerialiseAsBeforeTheOptionExisted()
+    {
+        Assert.AreEqual("{\"Epsilon\":0.03137254901960784,\"Steps\":10,\"EotSamples\":8,\"SquareQueries\":1000,\"PixelPopulation\":400," +
+                        "\"PixelGenerations\":100,\"MaxQueryBatch\":1024,\"Seed\":0}", System.Text.Json.JsonSerializer.Serialize(new AttackSettings()));
+        StringAssert.Contains(System.Text.Json.JsonSerializer.Serialize(new AttackSettings { SkipMisclassified = true }), "\"SkipMisclassified\":true");
+    }
+
     [TestMethod]
     public void PgdThroughTheEvaluatorRespectsTheBudget()
     {

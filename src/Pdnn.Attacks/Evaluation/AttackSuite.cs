@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Pdnn.Attacks.Attacks;
 using static TorchSharp.torch;
 
@@ -19,6 +20,15 @@ public sealed record AttackSettings
     /// <summary>Most candidate images per model call of differential evolution (the populations of several images are stacked).</summary>
     public int MaxQueryBatch { get; init; } = 1024;
     public int Seed { get; init; }
+    /// <summary>
+    /// Attack only the images the defence classifies correctly when clean; the others keep their clean (wrong) answer under
+    /// every attack, unattacked (AutoAttack's and RobustBench's protocol). The worst case is the same either way; an
+    /// attack's column can only be lower (without it, an attack on a misclassified image of a randomised defence may land
+    /// on a lucky draw and count as correct), and the attacks' time on misclassified images is saved. Left out of the JSON
+    /// when off, so the keys of journals written before it existed stay valid.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool SkipMisclassified { get; init; }
 }
 
 /// <summary>

@@ -47,6 +47,8 @@ public sealed record EvaluationUnits
     public OutcomeJournal? Journal { get; init; }
     /// <summary>Called with each unit's seed before it runs, for randomness outside torch's generator (the deployed chain's).</summary>
     public Action<int>? Reseed { get; init; }
+    /// <summary>Attack only the images the model classifies correctly when clean (see <see cref="AttackSettings.SkipMisclassified"/>).</summary>
+    public bool SkipMisclassified { get; init; }
 }
 
 /// <summary>
@@ -125,18 +127,23 @@ public static class RobustnessEvaluator
             var label = y.cpu().data<long>().ToArray();
             return batchIds.Select((id, i) => new OutcomeLine(id, label[i], predicted[i])).ToList();
         });
+        var cleanLine = clean.ToDictionary(l => l.Id);
         var byAttack = new Dictionary<string, IReadOnlyList<OutcomeLine>>();
         foreach (var attack in attacks)
             byAttack[attack.Name] = RunJob(attack.Name, (x, y, batchIds) =>
             {
-                var adversarial = attack.Perturb(x, y, batchIds).detach();
-                var delta = (adversarial - x).flatten(1);
-                var li = delta.abs().amax([1]).cpu().to(ScalarType.Float64).data<double>().ToArray();
-                var l2s = delta.norm(1).cpu().to(ScalarType.Float64).data<double>().ToArray();
-                var predicted = Predict(model, adversarial);
-                var q = attack.Queries?.Invoke();
-                var label = y.cpu().data<long>().ToArray();
-                return batchIds.Select((id, i) => new OutcomeLine(id, label[i], predicted[i], li[i], l2s[i], q != null && i < q.Length ? q[i] : 0)).ToList();
+                var attacked = units.SkipMisclassified
+                    ? Enumerable.Range(0, batchIds.Length).Where(i => cleanLine[batchIds[i]] is var c && c.Prediction == c.Label).ToArray()
+                    : null;
+                if (attacked is null || attacked.Length == batchIds.Length) return AttackBatch(model, attack, x, y, batchIds);
+                // The misclassified images keep their clean answer, unattacked; the others are attacked as a smaller batch
+                // (an attack's random draws per image derive from its id, so each gets the draws it would get in the whole batch).
+                var lines = batchIds.Select(id => cleanLine[id]).ToList();
+                if (attacked.Length == 0) return lines;
+                using var index = tensor(attacked.Select(i => (long)i).ToArray(), device: x.device);
+                var answers = AttackBatch(model, attack, x.index_select(0, index), y.index_select(0, index), attacked.Select(i => batchIds[i]).ToArray());
+                for (int k = 0; k < attacked.Length; k++) lines[attacked[k]] = answers[k];
+                return lines;
             }, attack.Reporter);
         return Summarise(attacks.Select(a => a.Kind).ToList(), randomised, clean, byAttack);
     }
@@ -172,6 +179,19 @@ public static class RobustnessEvaluator
         var cleanSummary = Summary("clean", cleanById.Count(l => l.Prediction == l.Label), n);
         var worst = Summary("worst case", correctEverywhere.Values.Count(c => c), n);
         return new EvaluationReport(n, cleanSummary, summaries, worst, outcomes, Flags(cleanSummary, summaries, attacks, randomised));
+    }
+
+    /// <summary>One attack on one batch: each image's answer on its adversarial image, the perturbation's norms and the queries spent.</summary>
+    static List<OutcomeLine> AttackBatch(Func<Tensor, Tensor> model, NamedAttack attack, Tensor x, Tensor y, long[] ids)
+    {
+        var adversarial = attack.Perturb(x, y, ids).detach();
+        var delta = (adversarial - x).flatten(1);
+        var li = delta.abs().amax([1]).cpu().to(ScalarType.Float64).data<double>().ToArray();
+        var l2s = delta.norm(1).cpu().to(ScalarType.Float64).data<double>().ToArray();
+        var predicted = Predict(model, adversarial);
+        var q = attack.Queries?.Invoke();
+        var label = y.cpu().data<long>().ToArray();
+        return ids.Select((id, i) => new OutcomeLine(id, label[i], predicted[i], li[i], l2s[i], q != null && i < q.Length ? q[i] : 0)).ToList();
     }
 
     /// <summary>FNV-1a of a job's name: stable across processes, unlike string.GetHashCode.</summary>

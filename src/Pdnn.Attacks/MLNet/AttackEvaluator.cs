@@ -163,7 +163,7 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
         var units = new EvaluationUnits
         {
             Ids = ids.Select(i => (long)i).ToList(), BatchSize = options.BatchSize, Seed = options.Settings.Seed, Journal = journal,
-            Reseed = options.QueryDeployedChain ? deployed.StartUnit : null,
+            Reseed = options.QueryDeployedChain ? deployed.StartUnit : null, SkipMisclassified = options.Settings.SkipMisclassified,
         };
         LastReport = RobustnessEvaluator.Run(Twin.Logits, ids.Length, Read, CreateAttacks(), Twin.Randomised, units, Progress);
         LastRows = rows;

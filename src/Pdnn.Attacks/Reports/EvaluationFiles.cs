@@ -32,7 +32,8 @@ public static class EvaluationFiles
         foreach (var o in r.Outcomes)
             csv.Append(CultureInfo.InvariantCulture, $"{o.Index},{o.Label},{o.CleanPrediction},{o.Attack},{o.AdversarialPrediction},{o.LinfNorm:F6},{o.L2Norm:F6},{o.Queries},{o.Correct}\n");
         File.WriteAllText(Path.Combine(dir, "outcomes.csv"), csv.ToString());
-        File.WriteAllText(Path.Combine(dir, "summary.md"), Table([result]) + $"\n{result.Data}; {result.Hardware}; {result.Seconds / 60:F1} min.\n\nTwin: {result.Twin}\n\nCommand: `{result.Command}`\n");
+        File.WriteAllText(Path.Combine(dir, "summary.md"), Table([result]) + (settings.SkipMisclassified ? $"\n{MergedReport.SkipNote}\n" : "")
+            + $"\n{result.Data}; {result.Hardware}; {result.Seconds / 60:F1} min.\n\nTwin: {result.Twin}\n\nCommand: `{result.Command}`\n");
     }
 
     /// <summary>A Markdown table of several defences (rows), attacks in the paper's order, accuracy % [Wilson 95%], then the flags.</summary>

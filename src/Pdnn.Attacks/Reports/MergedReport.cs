@@ -9,7 +9,8 @@ namespace Pdnn.Attacks.Reports;
 /// <summary>One defence's stored evaluation (a folder written by <see cref="EvaluationFiles.Write"/>).</summary>
 public sealed record StoredResult(string Folder, string Defence, string Description, int Count, AttackSummary Clean,
                                   IReadOnlyList<AttackSummary> Attacks, IReadOnlyList<string> Flags,
-                                  IReadOnlyList<(double Epsilon, double Accuracy)> Curve, string Command, string Data, string Hardware)
+                                  IReadOnlyList<(double Epsilon, double Accuracy)> Curve, string Command, string Data, string Hardware,
+                                  bool SkipMisclassified = false)
 {
     public static StoredResult Read(string folder)
     {
@@ -22,7 +23,8 @@ public sealed record StoredResult(string Folder, string Defence, string Descript
         return new StoredResult(folder, json.GetProperty("Defence").GetString()!, json.GetProperty("Description").GetString()!, json.GetProperty("Count").GetInt32(),
             Summary(json.GetProperty("Clean")), json.GetProperty("Attacks").EnumerateArray().Select(Summary).ToList(),
             json.GetProperty("Flags").EnumerateArray().Select(f => f.GetString()!).ToList(), curve,
-            json.GetProperty("Command").GetString()!, json.GetProperty("Data").GetString()!, json.GetProperty("Hardware").GetString()!);
+            json.GetProperty("Command").GetString()!, json.GetProperty("Data").GetString()!, json.GetProperty("Hardware").GetString()!,
+            json.TryGetProperty("Settings", out var settings) && settings.TryGetProperty(nameof(AttackSettings.SkipMisclassified), out var skip) && skip.GetBoolean());
     }
 
     /// <summary>Per image (index in the seeded uniform sample): correct when clean, and under each attack.</summary>
@@ -81,7 +83,7 @@ public static class MergedReport
             var cells = columns.Select(c => g.SelectMany(r => r.Attacks).FirstOrDefault(a => a.Attack == c) is { } s ? Cell(s, s.Count != main.Count) : "–");
             var outcomes = g.Select(r => r.Outcomes()).ToList(); // read each run's CSV once
             var worst = g.Zip(outcomes, (r, o) => Cell(WorstCase(o), r.Count != main.Count));
-            md.Append($"| {g.First().Description} | {Cell(main.Clean, false)} (n={main.Count}) | {string.Join(" | ", cells)} | {string.Join("; ", worst)} |");
+            md.Append($"| {g.First().Description}{(g.Any(r => r.SkipMisclassified) ? " ‡" : "")} | {Cell(main.Clean, false)} (n={main.Count}) | {string.Join(" | ", cells)} | {string.Join("; ", worst)} |");
             if (multi)
             {
                 // Images every run evaluated: the seeded sample's first min(n) (a smaller sample is a prefix of a larger one).
@@ -95,7 +97,8 @@ public static class MergedReport
         md.Append($"\nAccuracy % [Wilson 95%], L∞ ε = 8/255 for FGSM, PGD, EOT-PGD, APGD and Square; the pixel attacks may set their pixels to any value. " +
                   "FGSM and PGD differentiate the whole defence, with one draw of its randomness per step (no EOT); \"transfer from C\": crafted on the " +
                   "defence's classifier alone, without its recreation or pre-processing, then passed through the whole defence (the grey-box setting). " +
-                  "Worst case: correct on the clean image and under every attack (for a randomised defence the clean prediction is one draw).\n");
+                  "Worst case: correct on the clean image and under every attack (for a randomised defence the clean prediction is one draw)." +
+                  (byDefence.Any(g => g.Any(r => r.SkipMisclassified)) ? " " + SkipNote : "") + "\n");
         var flags = byDefence.SelectMany(g => g.SelectMany(r => r.Flags.Select(f => $"- {g.Key} ({Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(r.Folder).TrimEnd(Path.DirectorySeparatorChar)))}): {f}"))).Distinct().ToList();
         md.Append(flags.Count > 0 ? "\nFlags raised by the runs:\n\n" + string.Join("\n", flags) + "\n" : "\nNo run raised a flag.\n");
         md.Append("\nRuns:\n\n" + string.Join("\n", byDefence.SelectMany(g => g).Select(r => r.Command).Distinct().Select(c => $"- `{c}`")) + "\n");
@@ -115,6 +118,10 @@ public static class MergedReport
         }
         return md.ToString();
     }
+
+    /// <summary>The footnote of a row whose attacks ran on its correctly classified images only.</summary>
+    public const string SkipNote = "‡: attacked only where the clean prediction was correct (`--skip-misclassified`, AutoAttack's protocol); a misclassified " +
+                                   "image counts as wrong under every attack, so each column is \"correct clean and under this attack\"; the worst case is the same as without.";
 
     static AttackSummary WorstCase(Dictionary<int, List<bool>> outcomes)
     {
