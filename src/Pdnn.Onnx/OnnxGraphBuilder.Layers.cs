@@ -15,7 +15,7 @@ public sealed partial class OnnxGraphBuilder
         Identity => x,
         ConvTranspose2d t => ConvTranspose(t, x),
         Conv2d c => Conv(c, x),
-        BatchNorm2d bn => BatchNorm(bn, x),
+        BatchNorm bn => BatchNorm(bn, x), // TorchSharp's BatchNorm1d/2d/3d and GcSafe.BatchNorm2d
         Linear l => Node("Gemm", l.bias is null ? [x, Initializer("fc_w", l.weight!)] : [x, Initializer("fc_w", l.weight!), Initializer("fc_b", l.bias)], attributes: ("transB", 1L)),
         ReLU => Node("Relu", [x]),
         LeakyReLU lr => Node("LeakyRelu", [x], attributes: ("alpha", lr.negative_slope)),
@@ -61,10 +61,10 @@ public sealed partial class OnnxGraphBuilder
         if (type != null) throw new NotSupportedException($"ONNX export of {layer} with padding '{type}' is not supported; give explicit padding.");
     }
 
-    string BatchNorm(BatchNorm2d bn, string x)
+    string BatchNorm(BatchNorm bn, string x)
     {
         if (bn.running_mean is null || bn.running_var is null)
-            throw new NotSupportedException($"ONNX export of BatchNorm2d without running statistics is not supported.");
+            throw new NotSupportedException($"ONNX export of {bn.GetType().Name} ('{bn.GetName()}') without running statistics is not supported.");
         long c = bn.num_features;
         var scale = bn.weight is not null ? Initializer("bn_scale", bn.weight) : Floats("bn_scale", Enumerable.Repeat(1f, (int)c).ToArray());
         var bias = bn.bias is not null ? Initializer("bn_bias", bn.bias) : Floats("bn_bias", new float[c]);

@@ -10,19 +10,19 @@ namespace Pdnn.Torch.Models;
 public sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly Conv2d conv1, conv2;
-    readonly BatchNorm2d bn1, bn2;
+    readonly GcSafe.BatchNorm2d bn1, bn2;
     readonly Module<Tensor, Tensor> shortcut;
     readonly long inChannels, stride;
 
     public BasicBlock(long inChannels, long outChannels, long stride) : base(nameof(BasicBlock))
     {
         conv1 = Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1, bias: false);
-        bn1 = BatchNorm2d(outChannels);
+        bn1 = new GcSafe.BatchNorm2d(outChannels);
         conv2 = Conv2d(outChannels, outChannels, 3, stride: 1, padding: 1, bias: false);
-        bn2 = BatchNorm2d(outChannels);
+        bn2 = new GcSafe.BatchNorm2d(outChannels);
         (this.inChannels, this.stride) = (inChannels, stride);
         shortcut = stride != 1 || inChannels != outChannels
-            ? Sequential(Conv2d(inChannels, outChannels, 1, stride: stride, bias: false), BatchNorm2d(outChannels))
+            ? Sequential(Conv2d(inChannels, outChannels, 1, stride: stride, bias: false), new GcSafe.BatchNorm2d(outChannels))
             : Identity();
         RegisterComponents();
     }

@@ -20,7 +20,7 @@ public sealed class CifarResNet : Module<Tensor, Tensor>, IOnnxExportable
     public CifarResNet(ResNetSpec spec, int numClasses) : base(spec.Name)
     {
         normalize = new PixelNormalize(spec.Mean, spec.Std);
-        stem = Sequential(Conv2d(3, spec.Widths[0], 3, padding: 1, bias: false), BatchNorm2d(spec.Widths[0]), ReLU());
+        stem = Sequential(Conv2d(3, spec.Widths[0], 3, padding: 1, bias: false), new GcSafe.BatchNorm2d(spec.Widths[0]), ReLU());
         stages = Sequential();
         long inChannels = spec.Widths[0];
         for (int s = 0; s < spec.Widths.Length; s++)

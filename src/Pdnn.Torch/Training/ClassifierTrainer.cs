@@ -79,8 +79,8 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         // Pruned after the weights are final (initial or resumed; a resumed model's zeros are its smallest weights, so
         // the masks come out the same) and on the device, so the masks live beside the weights.
         using var pruning = options.Sparsity > 0 ? MagnitudePruning.Prune(model, options.Sparsity) : null;
-        var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum,
-                                  weight_decay: options.WeightDecay);
+        var optimizer = new GcSafe.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum,
+                                        weightDecay: options.WeightDecay);
         // The bfloat16 working copy, when asked for, pairs with the parameters where they now live (after the move).
         using var mixed = options.Precision == TrainingPrecision.BFloat16 ? new MixedPrecision(model, spec, train.ClassNames.Count, device) : null;
         // The weight average starts at the weights the steps start from (after pruning, so its pruned weights stay zero).

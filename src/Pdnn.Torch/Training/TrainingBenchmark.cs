@@ -28,7 +28,7 @@ public static class TrainingBenchmark
         manual_seed(seed);
         var model = new CifarResNet(ResNetSpec.FromName(architecture), 10);
         model.to(device).train();
-        var optimizer = optim.SGD(model.parameters(), 0.05, momentum: 0.9, weight_decay: 5e-4);
+        var optimizer = new GcSafe.SGD(model.parameters(), 0.05, momentum: 0.9, weightDecay: 5e-4);
         using var images = randint(0, 256, [batchSize, 3, imageSize, imageSize], dtype: ScalarType.Byte, device: device);
         using var labels = randint(0, 10, [batchSize], dtype: ScalarType.Int64, device: device);
         var random = new Random(seed);

@@ -25,11 +25,11 @@ public sealed class Inpainter : Module<Tensor, Tensor>, IOnnxExportable
     {
         int c = spec.Channels;
         enc1 = Sequential(Conv2d(4, c, 3, padding: 1), ReLU(), Conv2d(c, c, 3, padding: 1), ReLU());
-        enc2 = Sequential(Conv2d(c, 2 * c, 3, stride: 2, padding: 1), BatchNorm2d(2 * c), ReLU());
-        bottleneck = Sequential(Conv2d(2 * c, 4 * c, 3, stride: 2, padding: 1), BatchNorm2d(4 * c), ReLU(),
-                                Conv2d(4 * c, 4 * c, 3, padding: 1), BatchNorm2d(4 * c), ReLU());
+        enc2 = Sequential(Conv2d(c, 2 * c, 3, stride: 2, padding: 1), new GcSafe.BatchNorm2d(2 * c), ReLU());
+        bottleneck = Sequential(Conv2d(2 * c, 4 * c, 3, stride: 2, padding: 1), new GcSafe.BatchNorm2d(4 * c), ReLU(),
+                                Conv2d(4 * c, 4 * c, 3, padding: 1), new GcSafe.BatchNorm2d(4 * c), ReLU());
         up2 = Sequential(ConvTranspose2d(4 * c, 2 * c, 4, stride: 2, padding: 1), ReLU());
-        dec2 = Sequential(Conv2d(4 * c, 2 * c, 3, padding: 1), BatchNorm2d(2 * c), ReLU());
+        dec2 = Sequential(Conv2d(4 * c, 2 * c, 3, padding: 1), new GcSafe.BatchNorm2d(2 * c), ReLU());
         up1 = Sequential(ConvTranspose2d(2 * c, c, 4, stride: 2, padding: 1), ReLU());
         dec1 = Sequential(Conv2d(2 * c, c, 3, padding: 1), ReLU(), Conv2d(c, 3, 3, padding: 1), Sigmoid());
         RegisterComponents();

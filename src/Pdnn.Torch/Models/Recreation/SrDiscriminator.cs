@@ -23,7 +23,7 @@ public sealed class SrDiscriminator : Module<Tensor, Tensor>
         for (int i = 0; i < widths.Length; i++)
         {
             int stride = i % 2 == 0 ? 2 : 1;
-            features.append($"block{i + 1}", Sequential(Conv2d(inChannels, widths[i], 3, stride: stride, padding: 1, bias: false), BatchNorm2d(widths[i]), LeakyReLU(0.2)));
+            features.append($"block{i + 1}", Sequential(Conv2d(inChannels, widths[i], 3, stride: stride, padding: 1, bias: false), new GcSafe.BatchNorm2d(widths[i]), LeakyReLU(0.2)));
             inChannels = widths[i];
         }
         head = Sequential(AdaptiveAvgPool2d(1), Conv2d(inChannels, 2 * inChannels, 1), LeakyReLU(0.2), Conv2d(2 * inChannels, 1, 1));

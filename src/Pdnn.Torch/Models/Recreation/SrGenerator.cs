@@ -31,7 +31,7 @@ public sealed class SrGenerator : Module<Tensor, Tensor>, IOnnxExportable
         head = Sequential(Conv2d(3, c, 9, padding: 4), PReLU(c));
         body = Sequential();
         for (int b = 0; b < spec.ResidualBlocks; b++) body.append($"res{b + 1}", new SrResidualBlock(c));
-        bodyEnd = Sequential(Conv2d(c, c, 3, padding: 1, bias: false), BatchNorm2d(c));
+        bodyEnd = Sequential(Conv2d(c, c, 3, padding: 1, bias: false), new GcSafe.BatchNorm2d(c));
         upsample = Sequential();
         for (int u = 1; u < spec.Upscale; u *= 2)
             upsample.append($"up{u * 2}", Sequential(Conv2d(c, 4 * c, 3, padding: 1), PixelShuffle(2), PReLU(c)));
@@ -62,8 +62,8 @@ public sealed class SrResidualBlock : Module<Tensor, Tensor>, IOnnxExportable
 
     public SrResidualBlock(int channels) : base("SrResidualBlock")
     {
-        residual = Sequential(Conv2d(channels, channels, 3, padding: 1, bias: false), BatchNorm2d(channels), PReLU(channels),
-                              Conv2d(channels, channels, 3, padding: 1, bias: false), BatchNorm2d(channels));
+        residual = Sequential(Conv2d(channels, channels, 3, padding: 1, bias: false), new GcSafe.BatchNorm2d(channels), PReLU(channels),
+                              Conv2d(channels, channels, 3, padding: 1, bias: false), new GcSafe.BatchNorm2d(channels));
         RegisterComponents();
     }
 

@@ -1,0 +1,78 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Pdnn.Torch;
+
+/// <summary>
+/// TorchSharp's BatchNorm2d and SGD (same parameters, buffers, state, file formats and numbers) without a
+/// use-after-free. In TorchSharp 0.107 both hand libtorch <see cref="Scalar"/>s made by implicit conversion
+/// (<c>num_batches_tracked.add_(1)</c>, <c>param.add_(grad, alpha: -lr)</c>, ...) that are unreachable during the native
+/// call: a garbage collection started by another thread can finalise (free) them while libtorch still reads them, and
+/// the call fails with "Unknown scalar type". It happened once in CI, in a BatchNorm of a training step, on a 2-core
+/// machine running seven test processes. These versions hold every scalar they pass: a static one, or one disposed
+/// after the step. The training loops use them; they are the two calls made most often per step.
+/// </summary>
+public static class GcSafe
+{
+    /// <summary>BatchNorm2d with PyTorch's defaults (affine, running statistics, momentum 0.1).</summary>
+    public sealed class BatchNorm2d : BatchNorm
+    {
+        static readonly Scalar One = 1;
+
+        public BatchNorm2d(long features, double eps = 1e-5, double momentum = 0.1)
+            : base(features, eps, momentum, affine: true, track_running_stats: true, device: null, dtype: null, nameof(BatchNorm2d))
+        {
+        }
+
+        protected override void ValidateInputDimensions(Tensor input)
+        {
+            if (input.ndim != 4) throw new ArgumentException($"BatchNorm2d expects a 4-D input (N, C, H, W), got {input.ndim}-D [{string.Join(", ", input.shape)}].");
+        }
+
+        /// <summary>PyTorch's <c>_BatchNorm.forward</c> with a fixed momentum: batch statistics in training (updating the
+        /// running ones and the batch count), running statistics in evaluation.</summary>
+        public override Tensor forward(Tensor input)
+        {
+            ValidateInputDimensions(input);
+            if (training && num_batches_tracked is { } count) count.add_(One, One);
+            return nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, momentum ?? 0.1, eps);
+        }
+    }
+
+    /// <summary>SGD with momentum and weight decay. Its type name is TorchSharp's, so that the optimiser state files of
+    /// either load into the other (TorchSharp checks the name).</summary>
+    public sealed class SGD : TorchSharp.Modules.SGD
+    {
+        public SGD(IEnumerable<Parameter> parameters, double lr, double momentum = 0, double weightDecay = 0)
+            : base(parameters, lr, momentum, dampening: 0, weight_decay: weightDecay)
+        {
+        }
+
+        public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
+        {
+            var options = group.Options;
+            if (options.nesterov == true || options.maximize == true)
+                throw new NotSupportedException("GcSafe.SGD: Nesterov momentum and maximisation are not implemented.");
+            double momentum = options.momentum!.Value, weightDecay = options.weight_decay!.Value;
+            using var decay = weightDecay.ToScalar();
+            using var momentumScalar = momentum.ToScalar();
+            using var keep = (1 - options.dampening!.Value).ToScalar();
+            using var descent = (-options.LearningRate!.Value).ToScalar();
+            foreach (var param in group.Parameters)
+            {
+                var grad = param.grad;
+                if (grad is null) continue;
+                var state = (State)_state[param.Handle];
+                if (weightDecay != 0) grad = grad.add(param, decay);
+                if (momentum != 0)
+                {
+                    if (state.momentum_buffer is null) state.momentum_buffer = grad.clone().detach().DetachFromDisposeScope();
+                    else state.momentum_buffer.mul_(momentumScalar).add_(grad, keep);
+                    grad = state.momentum_buffer;
+                }
+                param.add_(grad, descent);
+            }
+        }, closure);
+    }
+}

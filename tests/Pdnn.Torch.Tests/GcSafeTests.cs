@@ -1,0 +1,128 @@
+using Pdnn.Torch.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pdnn.Torch.Tests;
+
+/// <summary>GcSafe's BatchNorm2d and SGD are TorchSharp's, numbers and files included.</summary>
+[TestClass]
+public sealed class GcSafeTests
+{
+    [TestMethod]
+    public void BatchNormHasTheStateDictOfTorchSharps()
+    {
+        using var ours = new GcSafe.BatchNorm2d(5);
+        using var theirs = nn.BatchNorm2d(5);
+        var expected = theirs.state_dict().Select(p => $"{p.Key} {p.Value.dtype} [{string.Join(",", p.Value.shape)}]");
+        var actual = ours.state_dict().Select(p => $"{p.Key} {p.Value.dtype} [{string.Join(",", p.Value.shape)}]");
+        CollectionAssert.AreEqual(expected.ToList(), actual.ToList());
+    }
+
+    [TestMethod]
+    public void BatchNormTrainsAndEvaluatesExactlyAsTorchSharps()
+    {
+        manual_seed(0);
+        using var theirs = nn.BatchNorm2d(4);
+        using (no_grad())
+        {
+            theirs.weight!.copy_(rand(4) + 0.5);
+            theirs.bias!.copy_(rand(4) - 0.5);
+        }
+        using var ours = new GcSafe.BatchNorm2d(4);
+        ours.load_state_dict(theirs.state_dict());
+        var sgdTheirs = optim.SGD(theirs.parameters(), 0.1);
+        var sgdOurs = optim.SGD(ours.parameters(), 0.1);
+
+        for (int step = 0; step < 3; step++)
+        {
+            var x = randn(8, 4, 5, 5) * 2 + 1;
+            var target = randn(8, 4, 5, 5);
+            foreach (var (module, sgd) in new[] { ((nn.Module<Tensor, Tensor>)theirs, sgdTheirs), (ours, sgdOurs) })
+            {
+                sgd.zero_grad();
+                nn.functional.mse_loss(module.forward(x), target).backward();
+                sgd.step();
+            }
+        }
+        var theirState = theirs.state_dict();
+        foreach (var (name, value) in ours.state_dict())
+            Assert.IsTrue(value.allclose(theirState[name], rtol: 0, atol: 0), $"{name} differs after three training steps");
+        Assert.AreEqual(3L, ours.num_batches_tracked!.item<long>());
+
+        theirs.eval(); ours.eval();
+        var probe = randn(2, 4, 5, 5);
+        Assert.IsTrue(ours.forward(probe).allclose(theirs.forward(probe), rtol: 0, atol: 0), "evaluation outputs differ");
+        Assert.AreEqual(3L, ours.num_batches_tracked!.item<long>(), "evaluation counted a batch");
+    }
+
+    [TestMethod]
+    public void BatchNormRejectsAnInputThatIsNotFourDimensional()
+    {
+        using var bn = new GcSafe.BatchNorm2d(3);
+        var error = Assert.ThrowsExactly<ArgumentException>(() => bn.forward(zeros(2, 3, 4)));
+        StringAssert.Contains(error.Message, "[2, 3, 4]");
+    }
+
+    /// <summary>Two copies of a tiny ResNet, one trained by each optimiser on the same batches.</summary>
+    static (CifarResNet Model, optim.Optimizer Optimizer)[] Pair(Func<CifarResNet, optim.Optimizer> first, Func<CifarResNet, optim.Optimizer> second)
+    {
+        manual_seed(1);
+        var a = new CifarResNet(ResNetSpec.Tiny, 10);
+        var b = new CifarResNet(ResNetSpec.Tiny, 10);
+        b.load_state_dict(a.state_dict());
+        return [(a, first(a)), (b, second(b))];
+    }
+
+    static void Steps((CifarResNet Model, optim.Optimizer Optimizer)[] pair, int count, int seed, double lr)
+    {
+        manual_seed(seed);
+        for (int i = 0; i < count; i++)
+        {
+            var x = rand(16, 3, 32, 32);
+            var y = randint(0, 10, [16]);
+            foreach (var (model, optimizer) in pair)
+            {
+                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr * (i + 1);
+                optimizer.zero_grad();
+                nn.functional.cross_entropy(model.forward(x), y).backward();
+                optimizer.step();
+            }
+        }
+    }
+
+    static void AssertSameWeights(CifarResNet expected, CifarResNet actual, string when)
+    {
+        var reference = expected.state_dict();
+        foreach (var (name, value) in actual.state_dict())
+            Assert.IsTrue(value.allclose(reference[name], rtol: 0, atol: 0), $"{name} differs {when}");
+    }
+
+    [TestMethod]
+    public void SgdStepsExactlyAsTorchSharpsWithMomentumWeightDecayAndAChangingRate()
+    {
+        var pair = Pair(m => optim.SGD(m.parameters(), 0.05, momentum: 0.9, weight_decay: 5e-4),
+                        m => new GcSafe.SGD(m.parameters(), 0.05, momentum: 0.9, weightDecay: 5e-4));
+        Steps(pair, 4, seed: 2, lr: 0.02);
+        AssertSameWeights(pair[0].Model, pair[1].Model, "after four steps with a changing learning rate");
+    }
+
+    [TestMethod]
+    public void SgdResumesFromTorchSharpsStateFile()
+    {
+        // A checkpoint written by TorchSharp's SGD (the committed in-progress runs) resumes with momentum intact.
+        var dir = Directory.CreateTempSubdirectory("pdnn-sgd-").FullName;
+        try
+        {
+            var pair = Pair(m => optim.SGD(m.parameters(), 0.05, momentum: 0.9, weight_decay: 5e-4),
+                            m => optim.SGD(m.parameters(), 0.05, momentum: 0.9, weight_decay: 5e-4));
+            Steps(pair, 2, seed: 3, lr: 0.05);
+            ((TorchSharp.Modules.SGD)pair[1].Optimizer).save_state_dict(Path.Combine(dir, "sgd.bin"));
+            var resumed = new GcSafe.SGD(pair[1].Model.parameters(), 0.05, momentum: 0.9, weightDecay: 5e-4);
+            resumed.load_state_dict(Path.Combine(dir, "sgd.bin"));
+            pair[1] = (pair[1].Model, resumed);
+            Steps(pair, 2, seed: 4, lr: 0.05);
+            AssertSameWeights(pair[0].Model, pair[1].Model, "after resuming TorchSharp's SGD state");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
