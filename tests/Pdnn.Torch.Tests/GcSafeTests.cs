@@ -1,10 +1,11 @@
 using Pdnn.Torch.Models;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Pdnn.Torch.Tests;
 
-/// <summary>GcSafe's BatchNorm2d and SGD are TorchSharp's, numbers and files included.</summary>
+/// <summary>GcSafe's BatchNorm2d, SGD and Adam are TorchSharp's, numbers and files included.</summary>
 [TestClass]
 public sealed class GcSafeTests
 {
@@ -107,21 +108,40 @@ public sealed class GcSafeTests
     }
 
     [TestMethod]
-    public void SgdResumesFromTorchSharpsStateFile()
+    public void AdamStepsExactlyAsTorchSharpsWithWeightDecayAndAChangingRate()
     {
-        // A checkpoint written by TorchSharp's SGD (the committed in-progress runs) resumes with momentum intact.
-        var dir = Directory.CreateTempSubdirectory("pdnn-sgd-").FullName;
+        var pair = Pair(m => optim.Adam(m.parameters(), 1e-3, weight_decay: 1e-4),
+                        m => new GcSafe.Adam(m.parameters(), 1e-3, weightDecay: 1e-4));
+        Steps(pair, 4, seed: 5, lr: 1e-3);
+        AssertSameWeights(pair[0].Model, pair[1].Model, "after four steps with a changing learning rate");
+    }
+
+    static optim.Optimizer TorchSharps(string kind, CifarResNet m) => kind == "sgd"
+        ? optim.SGD(m.parameters(), 0.05, momentum: 0.9, weight_decay: 5e-4)
+        : optim.Adam(m.parameters(), 1e-3);
+
+    static optim.Optimizer Ours(string kind, CifarResNet m) => kind == "sgd"
+        ? new GcSafe.SGD(m.parameters(), 0.05, momentum: 0.9, weightDecay: 5e-4)
+        : new GcSafe.Adam(m.parameters(), 1e-3);
+
+    [TestMethod]
+    [DataRow("sgd")]
+    [DataRow("adam")]
+    public void ResumesFromTorchSharpsStateFile(string kind)
+    {
+        // A checkpoint written by TorchSharp's optimiser (the committed in-progress runs) resumes with its state intact.
+        var dir = Directory.CreateTempSubdirectory("pdnn-optimiser-").FullName;
         try
         {
-            var pair = Pair(m => optim.SGD(m.parameters(), 0.05, momentum: 0.9, weight_decay: 5e-4),
-                            m => optim.SGD(m.parameters(), 0.05, momentum: 0.9, weight_decay: 5e-4));
-            Steps(pair, 2, seed: 3, lr: 0.05);
-            ((TorchSharp.Modules.SGD)pair[1].Optimizer).save_state_dict(Path.Combine(dir, "sgd.bin"));
-            var resumed = new GcSafe.SGD(pair[1].Model.parameters(), 0.05, momentum: 0.9, weightDecay: 5e-4);
-            resumed.load_state_dict(Path.Combine(dir, "sgd.bin"));
+            var pair = Pair(m => TorchSharps(kind, m), m => TorchSharps(kind, m));
+            double lr = kind == "sgd" ? 0.05 : 1e-3;
+            Steps(pair, 2, seed: 3, lr);
+            ((OptimizerHelper)pair[1].Optimizer).save_state_dict(Path.Combine(dir, "optimizer.bin"));
+            var resumed = (OptimizerHelper)Ours(kind, pair[1].Model);
+            resumed.load_state_dict(Path.Combine(dir, "optimizer.bin"));
             pair[1] = (pair[1].Model, resumed);
-            Steps(pair, 2, seed: 4, lr: 0.05);
-            AssertSameWeights(pair[0].Model, pair[1].Model, "after resuming TorchSharp's SGD state");
+            Steps(pair, 2, seed: 4, lr);
+            AssertSameWeights(pair[0].Model, pair[1].Model, $"after resuming TorchSharp's {kind} state");
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

@@ -144,7 +144,7 @@ public static class RecreationTraining
             state = Checkpoint.LoadWeights(checkpointDir!, model);
             model.to(device);
         }
-        var optimizer = optim.Adam(model.parameters(), options.LearningRate);
+        var optimizer = new GcSafe.Adam(model.parameters(), options.LearningRate);
         if (resuming)
         {
             Checkpoint.LoadOptimizer(checkpointDir!, optimizer);
