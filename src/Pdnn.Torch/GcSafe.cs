@@ -6,7 +6,7 @@ namespace Pdnn.Torch;
 
 /// <summary>
 /// TorchSharp's BatchNorm2d, SGD and Adam (same parameters, buffers, state, file formats and numbers) without a
-/// use-after-free. In TorchSharp 0.107 both hand libtorch <see cref="Scalar"/>s made by implicit conversion
+/// use-after-free. In TorchSharp 0.107 all three hand libtorch <see cref="Scalar"/>s made by implicit conversion
 /// (<c>num_batches_tracked.add_(1)</c>, <c>param.add_(grad, alpha: -lr)</c>, ...) that are unreachable during the native
 /// call: a garbage collection started by another thread can finalise (free) them while libtorch still reads them, and
 /// the call fails with "Unknown scalar type". It happened once in CI, in a BatchNorm of a training step, on a 2-core
