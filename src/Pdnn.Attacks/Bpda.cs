@@ -1,3 +1,4 @@
+using Pdnn.Torch;
 using static TorchSharp.torch;
 
 namespace Pdnn.Attacks;
@@ -9,5 +10,6 @@ namespace Pdnn.Attacks;
 /// </summary>
 public static class Bpda
 {
-    public static Func<Tensor, Tensor> Identity(Func<Tensor, Tensor> preprocess) => x => x + (preprocess(x.detach()) - x).detach();
+    public static Func<Tensor, Tensor> Identity(Func<Tensor, Tensor> preprocess) =>
+        x => x.add((preprocess(x.detach()) - x).detach(), GcSafe.One); // x + (f(x) − x).detach(), its scalar held (GcSafe)
 }

@@ -1,3 +1,4 @@
+using Pdnn.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -5,17 +6,25 @@ using static TorchSharp.torch;
 namespace Pdnn.Torch;
 
 /// <summary>
-/// TorchSharp's BatchNorm2d, SGD and Adam (same parameters, buffers, state, file formats and numbers) without a
+/// TorchSharp's BatchNorm2d, LeakyReLU, SGD and Adam (same parameters, buffers, state, file formats and numbers) without a
 /// use-after-free. In TorchSharp 0.107 all three hand libtorch <see cref="Scalar"/>s made by implicit conversion
 /// (<c>num_batches_tracked.add_(1)</c>, <c>param.add_(grad, alpha: -lr)</c>, ...) that are unreachable during the native
 /// call: a garbage collection started by another thread can finalise (free) them while libtorch still reads them, and
 /// the call fails with "Unknown scalar type". It happened once in CI, in a BatchNorm of a training step, on a 2-core
 /// machine running seven test processes. These versions hold every scalar they pass: a static one, or one disposed
-/// after the step. The training loops use them: they make most of a training step's calls that take a number.
+/// after the step. The same race is in every other call that converts a number, <c>a + b</c> on tensors included
+/// (TorchSharp's <c>a.add(b, 1)</c>): per-batch code passes <see cref="One"/>, <see cref="Zero"/> or a <c>using</c>
+/// scalar instead, and GcSafeScalarTests (Pdnn.Attacks.Tests) finds any per-batch method that does not.
 /// </summary>
 public static class GcSafe
 {
-    static readonly Scalar One = 1;
+    /// <summary>The integers 1 and 0 as scalars that live as long as the process, for per-batch calls that need them
+    /// (<c>a.add(b, GcSafe.One)</c> is TorchSharp's <c>a + b</c>, <c>x.clamp(GcSafe.Zero, GcSafe.One)</c> its <c>x.clamp(0, 1)</c>).
+    /// Never dispose them. Other numbers: <c>using var s = value.ToScalar();</c> around the call.</summary>
+    public static readonly Scalar One = 1, Zero = 0;
+
+    /// <summary>1 − <paramref name="t"/> (TorchSharp's <c>1 - t</c> converts the 1 at every call).</summary>
+    public static Tensor OneMinus(Tensor t) => t.neg().add(One, One);
 
     /// <summary>BatchNorm2d with PyTorch's defaults (affine, running statistics, momentum 0.1).</summary>
     public sealed class BatchNorm2d : BatchNorm
@@ -37,6 +46,30 @@ public static class GcSafe
             ValidateInputDimensions(input);
             if (training && num_batches_tracked is { } count) count.add_(One, One);
             return nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, momentum ?? 0.1, eps);
+        }
+    }
+
+    /// <summary>LeakyReLU holding its slope as a scalar (TorchSharp's converts the slope at every call); exported as
+    /// ONNX LeakyRelu like TorchSharp's.</summary>
+    public sealed class LeakyReLU : nn.Module<Tensor, Tensor>, IOnnxExportable
+    {
+        readonly double slope;
+        readonly Scalar slopeScalar;
+
+        public LeakyReLU(double negativeSlope = 0.01) : base(nameof(LeakyReLU))
+        {
+            slope = negativeSlope;
+            slopeScalar = negativeSlope.ToScalar();
+        }
+
+        public override Tensor forward(Tensor input) => input.leaky_relu(slopeScalar);
+
+        public string ExportOnnx(OnnxGraphBuilder g, string x) => g.Node("LeakyRelu", [x], attributes: ("alpha", slope));
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) slopeScalar.Dispose();
+            base.Dispose(disposing);
         }
     }
 

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace Pdnn.Torch.Tests;
 
-/// <summary>GcSafe's BatchNorm2d, SGD and Adam are TorchSharp's, numbers and files included.</summary>
+/// <summary>GcSafe's BatchNorm2d, LeakyReLU, SGD and Adam are TorchSharp's, numbers and files included.</summary>
 [TestClass]
 public sealed class GcSafeTests
 {
@@ -54,6 +54,29 @@ public sealed class GcSafeTests
         var probe = randn(2, 4, 5, 5);
         Assert.IsTrue(ours.forward(probe).allclose(theirs.forward(probe), rtol: 0, atol: 0), "evaluation outputs differ");
         Assert.AreEqual(3L, ours.num_batches_tracked!.item<long>(), "evaluation counted a batch");
+    }
+
+    [TestMethod]
+    public void LeakyReluComputesAndExportsAsTorchSharps()
+    {
+        manual_seed(0);
+        var x = randn(4, 3, 6, 6).requires_grad_(true);
+        using var ours = new GcSafe.LeakyReLU(0.2);
+        using var theirs = nn.LeakyReLU(0.2);
+        var (a, b) = (ours.forward(x), theirs.forward(x));
+        Assert.IsTrue(a.allclose(b, rtol: 0, atol: 0), "forward differs");
+        var gradOurs = autograd.grad([a.sum()], [x])[0];
+        var gradTheirs = autograd.grad([b.sum()], [x])[0];
+        Assert.IsTrue(gradOurs.allclose(gradTheirs, rtol: 0, atol: 0), "gradient differs");
+
+        // Exported like TorchSharp's (ONNX LeakyRelu, alpha 0.2), and the graph run back gives the same numbers.
+        var ourGraph = Pdnn.Onnx.OnnxExporter.Export(nn.Sequential(ours), [3, 6, 6]);
+        var theirGraph = Pdnn.Onnx.OnnxExporter.Export(nn.Sequential(theirs), [3, 6, 6]);
+        CollectionAssert.AreEqual(theirGraph.Graph.Node.Select(n => n.ToString()).ToList(), ourGraph.Graph.Node.Select(n => n.ToString()).ToList());
+        Assert.IsTrue(ourGraph.Graph.Node.Any(n => n.OpType == "LeakyRelu" && Math.Abs(n.Attribute.Single().F - 0.2f) < 1e-7));
+        using var twin = new Pdnn.Onnx.Import.OnnxTorchGraph(Google.Protobuf.MessageExtensions.ToByteArray(ourGraph), CPU);
+        using var noGrad = no_grad();
+        Assert.IsTrue(twin.Forward(x).allclose(b, rtol: 0, atol: 0), "the imported graph differs");
     }
 
     [TestMethod]

@@ -1,3 +1,5 @@
+using Pdnn.Torch;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pdnn.Attacks.Attacks;
@@ -30,8 +32,10 @@ public sealed class Apgd(Func<Tensor, Tensor> model, double epsilon, int steps, 
         if (Loss == ApgdLoss.CrossEntropy) return nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.None);
         var sorted = logits.sort(1, descending: true).Values;
         var trueLogit = logits.gather(1, labels.unsqueeze(1)).squeeze(1);
-        var others = logits.scatter(1, labels.unsqueeze(1), full_like(logits, double.NegativeInfinity));
-        return -(trueLogit - others.amax([1])) / (sorted[.., 0] - sorted[.., 2] + 1e-12);
+        using var minusInfinity = double.NegativeInfinity.ToScalar();
+        using var tiny = 1e-12.ToScalar();
+        var others = logits.scatter(1, labels.unsqueeze(1), full_like(logits, minusInfinity));
+        return -(trueLogit - others.amax([1])) / (sorted[.., 0] - sorted[.., 2]).add(tiny, GcSafe.One);
     }
 
     (Tensor Loss, Tensor Gradient, Tensor Wrong) Evaluate(Tensor x, Tensor labels)
@@ -50,7 +54,11 @@ public sealed class Apgd(Func<Tensor, Tensor> model, double epsilon, int steps, 
         using var scope = NewDisposeScope();
         long n = images.shape[0];
         var x = RandomStart(images, ids, seed, 0);
-        var eta = full([n, 1, 1, 1], 2 * Epsilon, device: images.device);
+        using var initialStep = (2 * Epsilon).ToScalar();
+        using var momentum = 0.75.ToScalar();
+        using var previousWeight = 0.25.ToScalar();
+        using var two = 2.ToScalar();
+        var eta = full([n, 1, 1, 1], initialStep, device: images.device);
         var (f, g, wrong) = Evaluate(x, labels);
         var best = x.clone(); var bestLoss = f.clone();
         var adversarial = where(wrong.reshape(-1, 1, 1, 1), x, images); var found = wrong.clone();
@@ -61,11 +69,12 @@ public sealed class Apgd(Func<Tensor, Tensor> model, double epsilon, int steps, 
         int lastCheckpoint = 0;
         for (int k = 0; k < Steps; k++)
         {
-            var z = Project(x + eta * g.sign(), images);
-            var next = k == 0 ? z : Project(x + 0.75 * (z - x) + 0.25 * (x - previous), images);
+            var z = Project(x.add(eta * g.sign(), GcSafe.One), images);
+            // x + 0.75 (z − x) + 0.25 (x − previous)
+            var next = k == 0 ? z : Project(x.add((z - x).mul(momentum), GcSafe.One).add((x - previous).mul(previousWeight), GcSafe.One), images);
             previous = x; x = next.detach();
             var (fNew, gNew, wrongNew) = Evaluate(x, labels);
-            improvements += (fNew > f).to(ScalarType.Float32);
+            improvements = improvements.add((fNew > f).to(ScalarType.Float32), GcSafe.One);
             var better = fNew > bestLoss;
             best = where(better.reshape(-1, 1, 1, 1), x, best); bestLoss = where(better, fNew, bestLoss);
             var newlyFound = wrongNew & ~found;
@@ -74,10 +83,11 @@ public sealed class Apgd(Func<Tensor, Tensor> model, double epsilon, int steps, 
             if (checkpoints.Contains(k + 1))
             {
                 // Halve the step where progress stalled, and restart from the best point.
-                var tooFewImprovements = improvements < 0.75 * (k + 1 - lastCheckpoint);
+                using var needed = (0.75 * (k + 1 - lastCheckpoint)).ToScalar();
+                var tooFewImprovements = improvements < needed;
                 var stuck = (eta.flatten() == etaAtCheckpoint.flatten()) & (bestLoss == bestAtCheckpoint);
                 var halve = (tooFewImprovements | stuck).reshape(-1, 1, 1, 1);
-                eta = where(halve, eta / 2, eta);
+                eta = where(halve, eta.div(two), eta);
                 x = where(halve, best, x); previous = where(halve, best, previous);
                 if (halve.any().item<bool>()) (f, g, _) = Evaluate(x, labels);
                 improvements = zeros_like(improvements); etaAtCheckpoint = eta.clone(); bestAtCheckpoint = bestLoss.clone();

@@ -1,4 +1,6 @@
 using Pdnn.Data;
+using Pdnn.Torch;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pdnn.Attacks.Attacks;
@@ -29,8 +31,21 @@ public abstract class Attack(Func<Tensor, Tensor> model, double epsilon) : IRepo
     public static long[] Positions(Tensor images) => Enumerable.Range(0, (int)images.shape[0]).Select(i => (long)i).ToArray();
 
     /// <summary>Clamp into the ε-ball around <paramref name="clean"/> and into [0,1].</summary>
-    protected Tensor Project(Tensor adversarial, Tensor clean) =>
-        minimum(maximum(adversarial, clean - Epsilon), clean + Epsilon).clamp(0, 1);
+    /// <remarks>Per-step code here passes only scalars it holds (<c>a.add(b, GcSafe.One)</c> for <c>a + b</c>, <c>using</c>
+    /// scalars for numbers): TorchSharp 0.107 frees a scalar made by implicit conversion whenever another thread's garbage
+    /// collection finds it, even while libtorch still reads it (see GcSafe; GcSafeScalarTests checks every attack).</remarks>
+    protected Tensor Project(Tensor adversarial, Tensor clean)
+    {
+        using var epsilon = Epsilon.ToScalar();
+        return minimum(maximum(adversarial, clean.sub(epsilon)), clean.add(epsilon, GcSafe.One)).clamp(GcSafe.Zero, GcSafe.One);
+    }
+
+    /// <summary><paramref name="x"/> + <paramref name="size"/> · sign(<paramref name="gradient"/>): an L∞ ascent step.</summary>
+    protected static Tensor Step(Tensor x, Tensor gradient, double size)
+    {
+        using var scalar = size.ToScalar();
+        return x.add(gradient.sign().mul(scalar), GcSafe.One);
+    }
 
     /// <summary>
     /// A uniform random point of the ε-ball around each image, drawn on the CPU from a generator of its own seeded by
@@ -46,7 +61,10 @@ public abstract class Attack(Func<Tensor, Tensor> model, double epsilon) : IRepo
             using var generator = new Generator((ulong)Seeds.Derive(seed, AttackStreams.RandomStart, id, restart));
             return rand(shape, generator: generator);
         }).ToArray()).to(images.device);
-        return Project(images + (noise * 2 - 1) * Epsilon, images).MoveToOuterDisposeScope();
+        using var two = 2.ToScalar();
+        using var epsilon = Epsilon.ToScalar();
+        var offset = noise.mul(two).sub(GcSafe.One).mul(epsilon);                  // (2u − 1) ε, uniform in [−ε, ε]
+        return Project(images.add(offset, GcSafe.One), images).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using Pdnn.Torch;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pdnn.Attacks.Attacks;
@@ -17,8 +19,9 @@ public sealed class EotPgd(Func<Tensor, Tensor> model, double epsilon, double st
     {
         using var scope = NewDisposeScope();
         var sum = zeros_like(x);
-        for (int i = 0; i < Samples; i++) sum += LossGradient(x, labels);
-        return (sum / Samples).MoveToOuterDisposeScope();
+        for (int i = 0; i < Samples; i++) sum = sum.add(LossGradient(x, labels), GcSafe.One);
+        using var samples = Samples.ToScalar();
+        return sum.div(samples).MoveToOuterDisposeScope();
     }
 
     /// <summary>The EOT gradient itself (for measuring how its variance falls with the number of samples).</summary>

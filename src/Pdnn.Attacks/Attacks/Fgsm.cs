@@ -1,3 +1,5 @@
+using Pdnn.Torch;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pdnn.Attacks.Attacks;
@@ -8,7 +10,7 @@ public sealed class Fgsm(Func<Tensor, Tensor> model, double epsilon) : Attack(mo
     public override Tensor Perturb(Tensor images, Tensor labels, long[] ids)
     {
         using var scope = NewDisposeScope();
-        var adversarial = images + Epsilon * LossGradient(images, labels).sign();
+        var adversarial = Step(images, LossGradient(images, labels), Epsilon);
         return Project(adversarial, images).detach().MoveToOuterDisposeScope();
     }
 }

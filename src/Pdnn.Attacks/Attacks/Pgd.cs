@@ -1,3 +1,5 @@
+using Pdnn.Torch;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pdnn.Attacks.Attacks;
@@ -22,7 +24,7 @@ public class Pgd(Func<Tensor, Tensor> model, double epsilon, double stepSize, in
             var x = randomStart ? RandomStart(images, ids, seed, r) : images.clone();
             for (int s = 0; s < Steps; s++)
             {
-                x = Project(x + StepSize * Gradient(x, labels).sign(), images).detach();
+                x = Project(Step(x, Gradient(x, labels), StepSize), images).detach();
                 scope.DisposeEverythingBut(Kept(x, best, bestLoss)); // a step's working tensors go with it (see Attack.Kept)
                 Progress?.Invoke((r * Steps + s + 1) / (double)(Math.Max(1, restarts) * Steps));
             }
@@ -31,7 +33,8 @@ public class Pgd(Func<Tensor, Tensor> model, double epsilon, double stepSize, in
                 var logits = Model(x);
                 var loss = nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.None);
                 // Misclassified images count as +∞ loss, so the first success is kept over later, merely higher-loss points.
-                loss = where(logits.argmax(1) != labels, full_like(loss, double.PositiveInfinity), loss);
+                using var infinity = double.PositiveInfinity.ToScalar();
+                loss = where(logits.argmax(1) != labels, full_like(loss, infinity), loss);
                 if (best is null) { best = x; bestLoss = loss; }
                 else
                 {

@@ -1,4 +1,6 @@
 using Pdnn.Data;
+using Pdnn.Torch;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pdnn.Attacks.Attacks;
@@ -26,7 +28,8 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
         using var noGrad = no_grad();
         var logits = Model(x);
         var trueLogit = logits.gather(1, labels.unsqueeze(1)).squeeze(1);
-        var others = logits.scatter(1, labels.unsqueeze(1), full_like(logits, double.NegativeInfinity)).amax([1]);
+        using var minusInfinity = double.NegativeInfinity.ToScalar();
+        var others = logits.scatter(1, labels.unsqueeze(1), full_like(logits, minusInfinity)).amax([1]);
         return trueLogit - others;
     }
 
@@ -44,7 +47,7 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
         // One generator per image, seeded by its id: an image's squares do not depend on the other images of the batch.
         var random = ids.Select(id => new Random(Seeds.Derive(seed, AttackStreams.Square, id))).ToArray();
         var stripes = tensor(Enumerable.Range(0, (int)n).SelectMany(i => Enumerable.Range(0, (int)(c * w)).Select(_ => random[i].Next(2) == 0 ? -1f : 1f)).ToArray(), [n, c, 1, w]).to(images.device);
-        var x = Project(images + Epsilon * stripes, images);
+        var x = Project(Step(images, stripes, Epsilon), images);                   // stripes are ±1: their sign
         var margin = Margin(x, labels);
         var queries = Enumerable.Repeat(1L, (int)n).ToArray();
         // The windows' offsets are built on the CPU and applied in one tensor operation: per-pixel tensor arithmetic with
@@ -56,7 +59,7 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
         long[] shape = [n, c, h, w];
         for (int iteration = 1; iteration < Queries; iteration++)
         {
-            var active = (margin > 0).nonzero().flatten().cpu().data<long>().ToArray();
+            var active = (margin > Zero).nonzero().flatten().cpu().data<long>().ToArray();
             if (active.Length == 0) break;
             foreach (var i in active) queries[i]++;
             int side = (int)Math.Clamp(Math.Round(Math.Sqrt(Fraction(iteration) * h * w)), 1, h - 1);
@@ -76,9 +79,9 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
                     }
                 }
             }
-            var candidate = where(tensor(inWindow, shape).to(images.device), (images + tensor(offset, shape).to(images.device)).clamp_(Zero, One), x);
+            var candidate = where(tensor(inWindow, shape).to(images.device), images.add(tensor(offset, shape).to(images.device), One).clamp_(Zero, One), x);
             var candidateMargin = Margin(candidate, labels);
-            var better = (candidateMargin < margin) & (margin > 0);
+            var better = (candidateMargin < margin) & (margin > Zero);
             x = where(better.reshape(-1, 1, 1, 1), candidate, x);
             margin = where(better, candidateMargin, margin);
             scope.DisposeEverythingBut(Kept(x, margin));

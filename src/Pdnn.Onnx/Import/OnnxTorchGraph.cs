@@ -120,6 +120,11 @@ public sealed class OnnxTorchGraph : IDisposable
         }
     }
 
+    // The twin runs many times per attack step: it passes no scalar made by implicit conversion (TorchSharp's a + b is
+    // a.add(b, 1) with a scalar nothing holds, which another thread's garbage collection can free while libtorch reads
+    // it; see GcSafe in Pdnn.Torch). These two live as long as the process.
+    static readonly Scalar One = 1, Zero = 0;
+
     Tensor Run(NodeProto node, Dictionary<string, Tensor> values)
     {
         Tensor In(int i) => values[node.Input[i]];
@@ -143,8 +148,9 @@ public sealed class OnnxTorchGraph : IDisposable
             case "Gemm":
                 return nn.functional.linear(In(0), Int("transB", 0) == 1 ? In(1) : In(1).t(), Has(2) ? In(2) : null);
             case "Relu": return nn.functional.relu(In(0));
-            case "LeakyRelu": return nn.functional.leaky_relu(In(0), Float("alpha", 0.01f));
-            case "PRelu": return where(In(0) >= 0, In(0), In(0) * In(1));
+            case "LeakyRelu":
+                using (var slope = ((double)Float("alpha", 0.01f)).ToScalar()) return In(0).leaky_relu(slope);
+            case "PRelu": return where(In(0).ge(Zero), In(0), In(0) * In(1));
             case "Sigmoid": return In(0).sigmoid();
             case "Tanh": return In(0).tanh();
             case "MaxPool":
@@ -157,7 +163,7 @@ public sealed class OnnxTorchGraph : IDisposable
                 if (Text("mode", "DCR") != "CRD") throw new NotSupportedException($"DepthToSpace mode {Text("mode", "DCR")}: only CRD (PixelShuffle) is supported.");
                 return nn.functional.pixel_shuffle(In(0), Int("blocksize", 1));
             case "Resize": return Resize(node, In(0), Text);
-            case "Add": return In(0) + In(1);
+            case "Add": return In(0).add(In(1), One);
             case "Sub": return In(0) - In(1);
             case "Div": return In(0) / In(1);
             case "Concat": return cat(node.Input.Select(i => values[i]).ToList(), Int("axis", 0));

@@ -32,7 +32,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxExportable
         using var scope = NewDisposeScope();
         var y = functional.relu(bn1.forward(conv1.forward(x)));
         y = bn2.forward(conv2.forward(y));
-        return functional.relu(y + shortcut.forward(ChannelsLast.ForConvolution(x, 1, stride, inChannels))).MoveToOuterDisposeScope();
+        return functional.relu(y.add(shortcut.forward(ChannelsLast.ForConvolution(x, 1, stride, inChannels)), GcSafe.One)).MoveToOuterDisposeScope(); // y + shortcut (GcSafe)
     }
 
     public string ExportOnnx(OnnxGraphBuilder g, string x)

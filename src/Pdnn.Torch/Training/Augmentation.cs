@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pdnn.Torch.Training;
@@ -29,7 +30,8 @@ public static class Augmentation
         using var scope = NewDisposeScope();
         var r = tensor(rows, [n, h, 1]).to(images.device);
         var col = tensor(cols, [n, 1, w]).to(images.device);
-        var index = (r * paddedW + col).reshape(n, 1, h * w).expand(n, c, h * w);
+        using var rowLength = paddedW.ToScalar(); // held during the calls (GcSafe)
+        var index = r.mul(rowLength).add(col, GcSafe.One).reshape(n, 1, h * w).expand(n, c, h * w);
         var padded = nn.functional.pad(images, [padding, padding, padding, padding]);
         return padded.flatten(2).gather(2, index).reshape(n, c, h, w).MoveToOuterDisposeScope();
     }

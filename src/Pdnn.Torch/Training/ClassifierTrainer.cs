@@ -160,8 +160,9 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                         : AdversarialStep(forward, optimizer, adversary, craftTarget, stepRecreation, x, y, options.LabelSmoothing, mixed);
                     pruning?.Apply();
                     average?.Update();
-                    lossSum.add_(loss.detach().to(ScalarType.Float64) * y.shape[0]);
-                    correctSum.add_(logits.argmax(1).eq(y).sum());
+                    using var batch = y.shape[0].ToScalar(); // held during the calls (GcSafe)
+                    lossSum.add_(loss.detach().to(ScalarType.Float64).mul(batch), GcSafe.One);
+                    correctSum.add_(logits.argmax(1).eq(y).sum(), GcSafe.One);
                     seen += (int)y.shape[0];
                     stepsDone++;
                     // Reading values back syncs the GPU, so do it only now and then.

@@ -10,6 +10,9 @@ namespace Pdnn.Torch.Training;
 /// </summary>
 public sealed class DeviceImages : IDisposable
 {
+    // Bytes to [0,1] at every batch: a scalar held for the process, not one made per call (see GcSafe).
+    static readonly Scalar MaxByte = 255f;
+
     readonly Tensor pixels, labels;
 
     public DeviceImages(ImageDataset data, Device device)
@@ -28,12 +31,12 @@ public sealed class DeviceImages : IDisposable
     public (Tensor Images, Tensor Labels) Batch(ReadOnlySpan<long> indices)
     {
         using var index = tensor(indices.ToArray(), dtype: ScalarType.Int64).to(Device);
-        return (pixels.index_select(0, index).to(ScalarType.Float32).div_(255f), labels.index_select(0, index));
+        return (pixels.index_select(0, index).to(ScalarType.Float32).div_(MaxByte), labels.index_select(0, index));
     }
 
     /// <summary>Consecutive images [start, start + count).</summary>
     public (Tensor Images, Tensor Labels) Range(int start, int count) =>
-        (pixels.narrow(0, start, count).to(ScalarType.Float32).div_(255f), labels.narrow(0, start, count));
+        (pixels.narrow(0, start, count).to(ScalarType.Float32).div_(MaxByte), labels.narrow(0, start, count));
 
     public void Dispose()
     {

@@ -20,6 +20,8 @@ public sealed record BenchmarkResult(string Architecture, int BatchSize, int Ste
 /// </summary>
 public static class TrainingBenchmark
 {
+    static readonly Scalar MaxByte = 255f; // held for the process (GcSafe)
+
     public static BenchmarkResult Measure(string architecture, int batchSize, int steps, int warmup, Device device, int seed = 0,
                                           AdversarialOptions? adversarial = null, int imageSize = 32,
                                           TrainingPrecision precision = TrainingPrecision.Float32,
@@ -41,7 +43,7 @@ public static class TrainingBenchmark
             for (int i = 0; i < count; i++)
             {
                 using var scope = NewDisposeScope();
-                var x = Augmentation.CropAndFlip(images.to(ScalarType.Float32).div_(255f), random, Augmentation.Padding(imageSize));
+                var x = Augmentation.CropAndFlip(images.to(ScalarType.Float32).div_(MaxByte), random, Augmentation.Padding(imageSize));
                 mixed?.Load();
                 if (adversary == null) ClassifierTrainer.Step(classify, optimizer, ClassifierTrainer.Recreated(x, recreate), labels, 0, mixed);
                 else ClassifierTrainer.AdversarialStep(classify, optimizer, adversary, recreate == null ? classify : v => classify(recreate(v)),

@@ -41,9 +41,11 @@ public sealed class WeightAverage : IDisposable
     {
         using var noGrad = no_grad();
         double d = DecayAt(Decay, Updates);
+        using var decay = d.ToScalar();        // held during the calls (GcSafe)
+        using var rest = (1 - d).ToScalar();
         foreach (var (average, live) in pairs)
         {
-            if (average.is_floating_point()) average.mul_(d).add_(live, alpha: 1 - d);
+            if (average.is_floating_point()) average.mul_(decay).add_(live, alpha: rest);
             else average.copy_(live);
         }
         Updates++;

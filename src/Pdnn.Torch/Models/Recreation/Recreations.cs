@@ -35,7 +35,7 @@ public static class Recreations
         using var scope = NewDisposeScope();
         long n = x.shape[0], k = masks.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
         var m = masks.unsqueeze(0).expand(n, k, 1, h, w);                          // N x K x 1 x H x W
-        var hidden = x.unsqueeze(1) * (1 - m);                                     // N x K x C x H x W
+        var hidden = x.unsqueeze(1) * GcSafe.OneMinus(m);                          // N x K x C x H x W
         var filled = inpainter(cat([hidden, m], 2).reshape(n * k, c + 1, h, w)).reshape(n, k, c, h, w);
         return (filled * m).sum(1).MoveToOuterDisposeScope();
     }

@@ -17,16 +17,16 @@ public sealed class SrDiscriminator : Module<Tensor, Tensor>
     public SrDiscriminator(int channels) : base("SrDiscriminator")
     {
         int c = channels;
-        features = Sequential(Conv2d(3, c, 3, padding: 1), LeakyReLU(0.2));
+        features = Sequential(Conv2d(3, c, 3, padding: 1), new GcSafe.LeakyReLU(0.2));
         var widths = new[] { c, 2 * c, 2 * c, 4 * c, 4 * c, 8 * c, 8 * c };
         int inChannels = c;
         for (int i = 0; i < widths.Length; i++)
         {
             int stride = i % 2 == 0 ? 2 : 1;
-            features.append($"block{i + 1}", Sequential(Conv2d(inChannels, widths[i], 3, stride: stride, padding: 1, bias: false), new GcSafe.BatchNorm2d(widths[i]), LeakyReLU(0.2)));
+            features.append($"block{i + 1}", Sequential(Conv2d(inChannels, widths[i], 3, stride: stride, padding: 1, bias: false), new GcSafe.BatchNorm2d(widths[i]), new GcSafe.LeakyReLU(0.2)));
             inChannels = widths[i];
         }
-        head = Sequential(AdaptiveAvgPool2d(1), Conv2d(inChannels, 2 * inChannels, 1), LeakyReLU(0.2), Conv2d(2 * inChannels, 1, 1));
+        head = Sequential(AdaptiveAvgPool2d(1), Conv2d(inChannels, 2 * inChannels, 1), new GcSafe.LeakyReLU(0.2), Conv2d(2 * inChannels, 1, 1));
         RegisterComponents();
     }
 

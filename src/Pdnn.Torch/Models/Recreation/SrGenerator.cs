@@ -43,7 +43,7 @@ public sealed class SrGenerator : Module<Tensor, Tensor>, IOnnxExportable
     {
         using var scope = NewDisposeScope();
         var features = head.forward(ChannelsLast.Of(x));
-        var deep = bodyEnd.forward(body.forward(features)) + features;
+        var deep = bodyEnd.forward(body.forward(features)).add(features, GcSafe.One); // + features (GcSafe)
         return ChannelsLast.Restore(tail.forward(upsample.forward(deep))).MoveToOuterDisposeScope();
     }
 
@@ -67,7 +67,7 @@ public sealed class SrResidualBlock : Module<Tensor, Tensor>, IOnnxExportable
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => residual.forward(x) + x;
+    public override Tensor forward(Tensor x) => residual.forward(x).add(x, GcSafe.One); // + x (GcSafe)
 
     public string ExportOnnx(OnnxGraphBuilder g, string x) => g.Add(g.Module(residual, x), x);
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pdnn.Torch.Training.Adversarial;
@@ -23,13 +24,17 @@ public sealed class TrainingAdversary(AdversarialOptions options)
     public Tensor Craft(Func<Tensor, Tensor> target, Tensor x, Tensor y, Tensor? cleanLogits = null)
     {
         using var scope = NewDisposeScope();
-        double eps = Options.Epsilon, alpha = Options.EffectiveStepSize;
+        // Every number passed to TorchSharp here is a scalar held until the step ends (see GcSafe): x + u is x.add(u, One).
+        using var eps = Options.Epsilon.ToScalar();
+        using var alpha = Options.EffectiveStepSize.ToScalar();
+        using var noise = (NFgsmNoise * Options.Epsilon).ToScalar();
+        using var gaussian = 0.001.ToScalar();
         var start = Options.Kind switch
         {
             AdversaryKind.Fgsm => x,
-            AdversaryKind.FgsmRs or AdversaryKind.Pgd => Project(x + (rand_like(x) * 2 - 1) * eps, x, eps),
-            AdversaryKind.NFgsm => (x + (rand_like(x) * 2 - 1) * (NFgsmNoise * eps)).clamp(0, 1),
-            AdversaryKind.Trades => Project(x + 0.001 * randn_like(x), x, eps), // TRADES' small Gaussian start
+            AdversaryKind.FgsmRs or AdversaryKind.Pgd => Project(x.add(Uniform(x, eps), GcSafe.One), x, eps),
+            AdversaryKind.NFgsm => x.add(Uniform(x, noise), GcSafe.One).clamp(GcSafe.Zero, GcSafe.One),
+            AdversaryKind.Trades => Project(x.add(randn_like(x).mul(gaussian), GcSafe.One), x, eps), // TRADES' small Gaussian start
             _ => throw new InvalidOperationException("no adversary configured"),
         };
         var reference = Options.Kind == AdversaryKind.Trades
@@ -40,8 +45,8 @@ public sealed class TrainingAdversary(AdversarialOptions options)
         {
             using var step = NewDisposeScope();
             var grad = reference is null ? InputGradient(target, adversarial, y) : KlGradient(target, adversarial, reference);
-            var stepped = adversarial + alpha * grad.sign();
-            adversarial = (Options.Kind == AdversaryKind.NFgsm ? stepped.clamp(0, 1) : Project(stepped, x, eps)).detach().MoveToOuterDisposeScope();
+            var stepped = adversarial.add(grad.sign().mul(alpha), GcSafe.One);
+            adversarial = (Options.Kind == AdversaryKind.NFgsm ? stepped.clamp(GcSafe.Zero, GcSafe.One) : Project(stepped, x, eps)).detach().MoveToOuterDisposeScope();
         }
         return adversarial.MoveToOuterDisposeScope();
     }
@@ -64,14 +69,18 @@ public sealed class TrainingAdversary(AdversarialOptions options)
         if (Options.Kind == AdversaryKind.Trades)
         {
             var clean = cleanLogits ?? throw new ArgumentNullException(nameof(cleanLogits));
+            using var batch = y.shape[0].ToScalar();
+            using var beta = Options.TradesBeta.ToScalar();
             var kl = nn.functional.kl_div(nn.functional.log_softmax(adversarialLogits, 1), nn.functional.softmax(clean, 1),
-                                          reduction: nn.Reduction.Sum) / y.shape[0];
-            return nn.functional.cross_entropy(clean, y, label_smoothing: labelSmoothing) + Options.TradesBeta * kl;
+                                          reduction: nn.Reduction.Sum).div(batch);
+            return nn.functional.cross_entropy(clean, y, label_smoothing: labelSmoothing).add(kl.mul(beta), GcSafe.One); // CE + β KL
         }
         var adversarialLoss = nn.functional.cross_entropy(adversarialLogits, y, label_smoothing: labelSmoothing);
         if (Options.CleanWeight <= 0 || cleanLogits is null) return adversarialLoss;
-        return (1 - Options.CleanWeight) * adversarialLoss
-               + Options.CleanWeight * nn.functional.cross_entropy(cleanLogits, y, label_smoothing: labelSmoothing);
+        using var adversarialWeight = (1 - Options.CleanWeight).ToScalar();
+        using var cleanWeight = Options.CleanWeight.ToScalar();
+        return adversarialLoss.mul(adversarialWeight)                                                       // (1 − w) CE(adv) + w CE(clean)
+            .add(nn.functional.cross_entropy(cleanLogits, y, label_smoothing: labelSmoothing).mul(cleanWeight), GcSafe.One);
     }
 
     /// <summary>Whether <see cref="Loss"/> needs the classifier's logits on the clean images.</summary>
@@ -85,6 +94,11 @@ public sealed class TrainingAdversary(AdversarialOptions options)
         return autograd.grad([loss], [input])[0].detach().MoveToOuterDisposeScope();
     }
 
-    static Tensor Project(Tensor adversarial, Tensor clean, double eps) =>
-        minimum(maximum(adversarial, clean - eps), clean + eps).clamp(0, 1);
+    static Tensor Project(Tensor adversarial, Tensor clean, Scalar eps) =>
+        minimum(maximum(adversarial, clean.sub(eps)), clean.add(eps, GcSafe.One)).clamp(GcSafe.Zero, GcSafe.One);
+
+    /// <summary>(2u − 1)·size with u uniform in [0, 1): uniform noise in [−size, size) shaped like <paramref name="x"/>.</summary>
+    static Tensor Uniform(Tensor x, Scalar size) => rand_like(x).mul(Two).sub(GcSafe.One).mul(size);
+
+    static readonly Scalar Two = 2;
 }

@@ -41,17 +41,23 @@ public static class RecreationTraining
     public static Tensor Corrupt(Tensor x, double gaussianMean, double gaussianVariance, double salt, double pepper)
     {
         using var scope = NewDisposeScope();
-        var noisy = x + randn_like(x) * Math.Sqrt(gaussianVariance) + gaussianMean;
+        // Scalars held during the calls (GcSafe): x + ε·σ + mean, as x.add(.., One).
+        using var std = Math.Sqrt(gaussianVariance).ToScalar();
+        using var mean = gaussianMean.ToScalar();
+        using var white = salt.ToScalar();
+        using var whiteOrBlack = (salt + pepper).ToScalar();
+        var noisy = x.add(randn_like(x).mul(std), GcSafe.One).add(mean, GcSafe.One);
         var u = rand([x.shape[0], 1, x.shape[2], x.shape[3]], device: x.device);
-        noisy = where(u < salt, ones_like(x), where(u < salt + pepper, zeros_like(x), noisy));
-        return noisy.clamp(0, 1).MoveToOuterDisposeScope();
+        noisy = where(u < white, ones_like(x), where(u < whiteOrBlack, zeros_like(x), noisy));
+        return noisy.clamp(GcSafe.Zero, GcSafe.One).MoveToOuterDisposeScope();
     }
 
     /// <summary>Random masks of g x g cells, each cell hidden with probability <paramref name="coverage"/>: N x 1 x H x W, 1 = hidden.</summary>
     public static Tensor RandomMasks(long n, long height, long width, int cell, double coverage, Device device)
     {
         using var scope = NewDisposeScope();
-        var cells = (rand([n, 1, (height + cell - 1) / cell, (width + cell - 1) / cell], device: device) < coverage).to(ScalarType.Float32);
+        using var hidden = coverage.ToScalar();
+        var cells = (rand([n, 1, (height + cell - 1) / cell, (width + cell - 1) / cell], device: device) < hidden).to(ScalarType.Float32);
         return nn.functional.interpolate(cells, scale_factor: [cell, cell], mode: InterpolationMode.Nearest)
             .narrow(2, 0, height).narrow(3, 0, width).MoveToOuterDisposeScope();
     }
@@ -87,6 +93,8 @@ public static class RecreationTraining
         var gan = new SrGan(spec);
         gan.to(device);
         var discriminatorParameters = gan.Discriminator.parameters().ToList();
+        using var featureScalar = featureWeight.ToScalar();         // held for the whole run (GcSafe)
+        using var adversarialScalar = adversarialWeight.ToScalar();
         return Fit(gan, data, options, device, observer, $"srgan|{spec}|{gaussianVariance}|{saltPepper}|{adversarialWeight}|{featureWeight}",
             $"SRGAN ({spec.Name})", x =>
         {
@@ -98,16 +106,16 @@ public static class RecreationTraining
                 var recreated = nn.functional.interpolate(fake, [x.shape[2], x.shape[3]], mode: InterpolationMode.Bilinear, align_corners: false);
                 Tensor cleanFeatures;
                 using (no_grad()) cleanFeatures = features!(x);
-                loss += featureWeight * nn.functional.mse_loss(features!(recreated), cleanFeatures);
+                loss = loss.add(nn.functional.mse_loss(features!(recreated), cleanFeatures).mul(featureScalar), GcSafe.One);
             }
             foreach (var p in discriminatorParameters) p.requires_grad_(false);
             var fooled = gan.Discriminator.forward(fake);
             foreach (var p in discriminatorParameters) p.requires_grad_(true);
-            loss += adversarialWeight * nn.functional.binary_cross_entropy_with_logits(fooled, ones_like(fooled));
+            loss = loss.add(nn.functional.binary_cross_entropy_with_logits(fooled, ones_like(fooled)).mul(adversarialScalar), GcSafe.One);
             var real = gan.Discriminator.forward(target);
             var generated = gan.Discriminator.forward(fake.detach());
-            return loss + nn.functional.binary_cross_entropy_with_logits(real, ones_like(real))
-                        + nn.functional.binary_cross_entropy_with_logits(generated, zeros_like(generated));
+            return loss.add(nn.functional.binary_cross_entropy_with_logits(real, ones_like(real)), GcSafe.One)
+                       .add(nn.functional.binary_cross_entropy_with_logits(generated, zeros_like(generated)), GcSafe.One);
         }, checkpointDir, resume);
     }
 
@@ -120,7 +128,7 @@ public static class RecreationTraining
         return Fit(model, data, options, device, observer, $"inpainter|{spec}|{cell}|{coverage}", $"inpainter ({spec.Name}, g={cell})", x =>
         {
             var m = RandomMasks(x.shape[0], x.shape[2], x.shape[3], cell, coverage, device);
-            return nn.functional.l1_loss(model.forward(cat([x * (1 - m), m], 1)), x);
+            return nn.functional.l1_loss(model.forward(cat([x * GcSafe.OneMinus(m), m], 1)), x);
         }, checkpointDir, resume);
     }
 
