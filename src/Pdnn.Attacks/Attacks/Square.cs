@@ -20,9 +20,6 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
     /// <summary>Model queries per image by the last call of <see cref="Perturb"/> (an image stops costing once misclassified).</summary>
     public long[] QueriesPerImage { get; private set; } = [];
 
-    // Kept for the attack's lifetime: a Scalar made implicitly for one call can be finalised while libtorch still reads it.
-    static readonly TorchSharp.Scalar Zero = 0f, One = 1f;
-
     Tensor Margin(Tensor x, Tensor labels)
     {
         using var noGrad = no_grad();
@@ -59,7 +56,7 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
         long[] shape = [n, c, h, w];
         for (int iteration = 1; iteration < Queries; iteration++)
         {
-            var active = (margin > Zero).nonzero().flatten().cpu().data<long>().ToArray();
+            var active = (margin > GcSafe.Zero).nonzero().flatten().cpu().data<long>().ToArray();
             if (active.Length == 0) break;
             foreach (var i in active) queries[i]++;
             int side = (int)Math.Clamp(Math.Round(Math.Sqrt(Fraction(iteration) * h * w)), 1, h - 1);
@@ -79,9 +76,9 @@ public sealed class Square(Func<Tensor, Tensor> model, double epsilon, int queri
                     }
                 }
             }
-            var candidate = where(tensor(inWindow, shape).to(images.device), images.add(tensor(offset, shape).to(images.device), One).clamp_(Zero, One), x);
+            var candidate = where(tensor(inWindow, shape).to(images.device), images.add(tensor(offset, shape).to(images.device), GcSafe.One).clamp_(GcSafe.Zero, GcSafe.One), x);
             var candidateMargin = Margin(candidate, labels);
-            var better = (candidateMargin < margin) & (margin > Zero);
+            var better = (candidateMargin < margin) & (margin > GcSafe.Zero);
             x = where(better.reshape(-1, 1, 1, 1), candidate, x);
             margin = where(better, candidateMargin, margin);
             scope.DisposeEverythingBut(Kept(x, margin));
