@@ -37,14 +37,14 @@ public abstract class Attack(Func<Tensor, Tensor> model, double epsilon) : IRepo
     protected Tensor Project(Tensor adversarial, Tensor clean)
     {
         using var epsilon = Epsilon.ToScalar();
-        return minimum(maximum(adversarial, clean.sub(epsilon)), clean.add(epsilon, GcSafe.One)).clamp(GcSafe.Zero, GcSafe.One);
+        return LinfBall.Project(adversarial, clean, epsilon);
     }
 
     /// <summary><paramref name="x"/> + <paramref name="size"/> · sign(<paramref name="gradient"/>): an L∞ ascent step.</summary>
     protected static Tensor Step(Tensor x, Tensor gradient, double size)
     {
         using var scalar = size.ToScalar();
-        return x.add(gradient.sign().mul(scalar), GcSafe.One);
+        return LinfBall.Ascend(x, gradient, scalar);
     }
 
     /// <summary>
@@ -61,9 +61,8 @@ public abstract class Attack(Func<Tensor, Tensor> model, double epsilon) : IRepo
             using var generator = new Generator((ulong)Seeds.Derive(seed, AttackStreams.RandomStart, id, restart));
             return rand(shape, generator: generator);
         }).ToArray()).to(images.device);
-        using var two = 2.ToScalar();
         using var epsilon = Epsilon.ToScalar();
-        var offset = noise.mul(two).sub(GcSafe.One).mul(epsilon);                  // (2u − 1) ε, uniform in [−ε, ε]
+        var offset = LinfBall.Spread(noise, epsilon);                              // (2u − 1) ε, uniform in [−ε, ε]
         return Project(images.add(offset, GcSafe.One), images).MoveToOuterDisposeScope();
     }
 

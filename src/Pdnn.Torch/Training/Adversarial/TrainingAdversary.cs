@@ -32,9 +32,9 @@ public sealed class TrainingAdversary(AdversarialOptions options)
         var start = Options.Kind switch
         {
             AdversaryKind.Fgsm => x,
-            AdversaryKind.FgsmRs or AdversaryKind.Pgd => Project(x.add(Uniform(x, eps), GcSafe.One), x, eps),
-            AdversaryKind.NFgsm => x.add(Uniform(x, noise), GcSafe.One).clamp(GcSafe.Zero, GcSafe.One),
-            AdversaryKind.Trades => Project(x.add(randn_like(x).mul(gaussian), GcSafe.One), x, eps), // TRADES' small Gaussian start
+            AdversaryKind.FgsmRs or AdversaryKind.Pgd => LinfBall.Project(x.add(LinfBall.Spread(rand_like(x), eps), GcSafe.One), x, eps),
+            AdversaryKind.NFgsm => x.add(LinfBall.Spread(rand_like(x), noise), GcSafe.One).clamp(GcSafe.Zero, GcSafe.One),
+            AdversaryKind.Trades => LinfBall.Project(x.add(randn_like(x).mul(gaussian), GcSafe.One), x, eps), // TRADES' small Gaussian start
             _ => throw new InvalidOperationException("no adversary configured"),
         };
         var reference = Options.Kind == AdversaryKind.Trades
@@ -45,8 +45,8 @@ public sealed class TrainingAdversary(AdversarialOptions options)
         {
             using var step = NewDisposeScope();
             var grad = reference is null ? InputGradient(target, adversarial, y) : KlGradient(target, adversarial, reference);
-            var stepped = adversarial.add(grad.sign().mul(alpha), GcSafe.One);
-            adversarial = (Options.Kind == AdversaryKind.NFgsm ? stepped.clamp(GcSafe.Zero, GcSafe.One) : Project(stepped, x, eps)).detach().MoveToOuterDisposeScope();
+            var stepped = LinfBall.Ascend(adversarial, grad, alpha);
+            adversarial = (Options.Kind == AdversaryKind.NFgsm ? stepped.clamp(GcSafe.Zero, GcSafe.One) : LinfBall.Project(stepped, x, eps)).detach().MoveToOuterDisposeScope();
         }
         return adversarial.MoveToOuterDisposeScope();
     }
@@ -93,12 +93,4 @@ public sealed class TrainingAdversary(AdversarialOptions options)
         var loss = nn.functional.kl_div(nn.functional.log_softmax(target(input), 1), reference, reduction: nn.Reduction.Sum);
         return autograd.grad([loss], [input])[0].detach().MoveToOuterDisposeScope();
     }
-
-    static Tensor Project(Tensor adversarial, Tensor clean, Scalar eps) =>
-        minimum(maximum(adversarial, clean.sub(eps)), clean.add(eps, GcSafe.One)).clamp(GcSafe.Zero, GcSafe.One);
-
-    /// <summary>(2u − 1)·size with u uniform in [0, 1): uniform noise in [−size, size) shaped like <paramref name="x"/>.</summary>
-    static Tensor Uniform(Tensor x, Scalar size) => rand_like(x).mul(Two).sub(GcSafe.One).mul(size);
-
-    static readonly Scalar Two = 2;
 }
