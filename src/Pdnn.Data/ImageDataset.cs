@@ -57,6 +57,21 @@ public sealed class ImageDataset
         return Subset(order[..n], $"{Source} (uniform sample of {n}, seed {seed})");
     }
 
+    /// <summary>
+    /// <paramref name="count"/> images held out of training, drawn uniformly (seeded by <paramref name="seed"/>'s held-out
+    /// stream), and the rest; both keep this set's order. The same split for the same (count, seed), whatever trains on it.
+    /// </summary>
+    public (ImageDataset Train, ImageDataset HeldOut) HoldOut(int count, int seed)
+    {
+        if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), $"the held-out count must be positive, got {count}.");
+        if (count >= Count) throw new ArgumentException($"--held-out {count} leaves no training images (the training set has {Count}).", nameof(count));
+        var order = Enumerable.Range(0, Count).ToArray();
+        new Random(Seeds.Derive(seed, Seeds.HeldOutStream)).Shuffle(order);
+        var heldOut = order.Take(count).Order().ToArray();
+        var rest = order.Skip(count).Order().ToArray();
+        return (Subset(rest, Source), Subset(heldOut, $"{Source} (held out: {count})"));
+    }
+
     /// <summary>Three channels, replicating a grey channel; models take RGB at every public boundary.</summary>
     public ImageDataset ToRgb()
     {

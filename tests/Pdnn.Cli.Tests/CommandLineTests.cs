@@ -191,8 +191,8 @@ public sealed class RecreationCommandTests
     public void TrainInpainterWritesWeightsOnnxCardAndGrid()
     {
         var outDir = TestPaths.NewTempDir();
-        var result = PdnnProcess.Run("train-inpainter", "--data", TestPaths.Sample, "--epochs", "1", "--train-limit", "256", "--test-count", "50",
-                                     "--cell", "8", "--device", "cpu", "--out", outDir);
+        var result = PdnnProcess.Run("train-inpainter", "--data", TestPaths.Sample, "--epochs", "2", "--train-limit", "256", "--held-out", "64",
+                                     "--test-count", "50", "--cell", "8", "--device", "cpu", "--out", outDir);
         Assert.AreEqual(0, result.ExitCode, result.ToString());
         foreach (var f in new[] { "inpainter.weights.bin", "inpainter.onnx", "inpainter.card.json", "inpainter-grid.png" })
             Assert.IsTrue(File.Exists(Path.Combine(outDir, f)), $"{f} missing");
@@ -200,6 +200,22 @@ public sealed class RecreationCommandTests
         Assert.AreEqual(50, card.GetProperty("TestCount").GetInt32());
         Assert.IsTrue(card.GetProperty("Psnr").GetDouble() is > 5 and < 60);
         Assert.AreEqual(64, card.GetProperty("FilesSha256").GetProperty("inpainter.onnx").GetString()!.Length);
+        // 64 of the 256 held out: trained on 192, the held-out loss of both epochs recorded, the lower one's weights kept.
+        Assert.AreEqual(64, card.GetProperty("HeldOut").GetInt32());
+        Assert.AreEqual(192, card.GetProperty("TrainCount").GetInt32());
+        var losses = card.GetProperty("HeldOutLosses").EnumerateArray().Select(l => l.GetDouble()).ToList();
+        Assert.HasCount(2, losses);
+        Assert.AreEqual(losses.IndexOf(losses.Min()) + 1, card.GetProperty("KeptEpoch").GetInt32());
+        StringAssert.Contains(result.Output, "held-out loss");
+    }
+
+    [TestMethod]
+    public void PatienceWithoutHeldOutImagesIsNamed()
+    {
+        var result = PdnnProcess.Run("train-inpainter", "--data", TestPaths.Sample, "--patience", "3", "--train-limit", "64", "--epochs", "1",
+                                     "--device", "cpu", "--out", TestPaths.NewTempDir());
+        Assert.AreEqual(2, result.ExitCode, result.ToString());
+        StringAssert.Contains(result.Output, "--held-out");
     }
 
     [TestMethod]

@@ -1,3 +1,4 @@
+using Pdnn.Data;
 using Pdnn.Torch.Models.Recreation;
 using Pdnn.Torch.Training;
 using Pdnn.Torch.Training.Recreation;
@@ -89,6 +90,82 @@ public sealed class RecreationTrainingTests
             var diff = (value.to(ScalarType.Float64) - a[name].to(ScalarType.Float64)).abs().max().item<double>();
             Assert.IsTrue(diff <= 1e-4, $"{name} differs by {diff}");
         }
+    }
+
+    // At this learning rate the inpainter's held-out loss (32 of 160 images) bottoms out after a few epochs and then creeps
+    // up: patience ends the run, and its best epoch is not its last (asserted), so keeping that epoch's weights is tested.
+    static readonly ImageDataset Watched = TestData.Train.Sample(160, 0);
+    static readonly RecreationTrainOptions WatchedOptions = new() { Epochs = 40, BatchSize = 32, LearningRate = 5e-2, Seed = 1, HeldOut = 32, Patience = 2 };
+    static readonly Lazy<(RecreationTrainResult<Inpainter> Run, List<EpochSummary> Epochs, string Checkpoint)> WatchedRun = new(() =>
+    {
+        var recorder = new Recorder();
+        var checkpoint = Path.Combine(Pdnn.Tests.TestPaths.NewTempDir(), "checkpoint");
+        var run = RecreationTraining.TrainInpainter(InpainterSpec.Lite, Watched, 4, WatchedOptions, CPU, recorder, checkpointDir: checkpoint);
+        return (run, recorder.Epochs, checkpoint);
+    });
+
+    static double MaxDifference(nn.Module a, nn.Module b)
+    {
+        var expected = a.state_dict();
+        return b.state_dict().Max(p => (p.Value.to(ScalarType.Float64) - expected[p.Key].to(ScalarType.Float64)).abs().max().item<double>());
+    }
+
+    [TestMethod]
+    public void PatienceEndsTheRunOnceTheHeldOutLossStopsImprovingAndKeepsTheLowestEpoch()
+    {
+        var (run, epochs, checkpoint) = WatchedRun.Value;
+
+        Assert.IsTrue(run.Completed);
+        StringAssert.Contains(run.StopReason, "held-out loss not below");
+        var losses = epochs.Select(e => e.HeldOutLoss!.Value).ToList();
+        string trace = string.Join(", ", losses.Select(l => l.ToString("F4")));
+        Assert.IsLessThan(40, losses.Count, $"stopped before the ceiling: {trace}");
+        int kept = run.KeptEpoch!.Value;
+        Assert.AreEqual(losses.Count - 2, kept, $"two epochs without a lower loss after the kept one: {trace}");
+        Assert.AreEqual(losses.Min(), losses[kept - 1], trace);
+        Assert.IsTrue(losses.Skip(kept).All(l => l >= losses[kept - 1]), trace);
+
+        // The weights are that epoch's (a run of the same data and seed stopped there), not the last epoch's (the checkpoint).
+        var stoppedThere = RecreationTraining.TrainInpainter(InpainterSpec.Lite, Watched, 4, WatchedOptions with { Epochs = kept, Patience = null }, CPU, new Recorder());
+        Assert.IsLessThanOrEqualTo(1e-5, MaxDifference(stoppedThere.Model, run.Model), "the kept weights are the lowest epoch's");
+        var last = new Inpainter(InpainterSpec.Lite);
+        last.load(Path.Combine(checkpoint, "weights.bin"));
+        Assert.IsGreaterThan(1e-3, MaxDifference(last, run.Model), "the last epoch's weights are not what the run ends with");
+    }
+
+    [TestMethod]
+    public void ResumedRunWithHeldOutImagesEqualsUninterruptedRun()
+    {
+        var (straight, straightEpochs, _) = WatchedRun.Value;
+
+        // Interrupted twice mid-epoch (4 steps an epoch), after the best epoch has been written beside the checkpoint.
+        var checkpoint = Path.Combine(Pdnn.Tests.TestPaths.NewTempDir(), "checkpoint");
+        var first = RecreationTraining.TrainInpainter(InpainterSpec.Lite, Watched, 4, WatchedOptions with { MaxSteps = 10 }, CPU, new Recorder(), checkpointDir: checkpoint);
+        Assert.IsFalse(first.Completed);
+        Assert.IsTrue(File.Exists(checkpoint + ".best/weights.bin"));
+        var second = RecreationTraining.TrainInpainter(InpainterSpec.Lite, Watched, 4, WatchedOptions with { MaxSteps = 9 }, CPU, new Recorder(), checkpointDir: checkpoint, resume: true);
+        Assert.IsFalse(second.Completed);
+        var resumed = RecreationTraining.TrainInpainter(InpainterSpec.Lite, Watched, 4, WatchedOptions, CPU, new Recorder(), checkpointDir: checkpoint, resume: true);
+
+        Assert.IsTrue(resumed.Completed);
+        Assert.AreEqual(straight.KeptEpoch, resumed.KeptEpoch);
+        CollectionAssert.AreEqual(straightEpochs.Select(e => e.HeldOutLoss).ToList(), resumed.State.History.Select(e => e.HeldOutLoss).ToList());
+        Assert.IsLessThanOrEqualTo(1e-5, MaxDifference(straight.Model, resumed.Model));
+    }
+
+    [TestMethod]
+    public void PatienceWithoutHeldOutImagesAndHoldingOutEverythingAreRefused()
+    {
+        var data = TestData.Train.Sample(64, 0);
+        var noHeldOut = Assert.ThrowsExactly<ArgumentException>(() =>
+            RecreationTraining.TrainInpainter(InpainterSpec.Lite, data, 4, Short with { Patience = 2 }, CPU, new Recorder()));
+        StringAssert.Contains(noHeldOut.Message, "held-out");
+        var all = Assert.ThrowsExactly<ArgumentException>(() =>
+            RecreationTraining.TrainInpainter(InpainterSpec.Lite, data, 4, Short with { HeldOut = 64 }, CPU, new Recorder()));
+        StringAssert.Contains(all.Message, "--held-out 64");
+        var tooFew = Assert.ThrowsExactly<ArgumentException>(() =>
+            RecreationTraining.TrainInpainter(InpainterSpec.Lite, data, 4, Short with { HeldOut = 40 }, CPU, new Recorder()));
+        StringAssert.Contains(tooFew.Message, "after holding out 40");
     }
 
     [TestMethod]

@@ -23,7 +23,8 @@ static class TrainRecreationCommand
 {
     sealed record Common(Option<string> Data, Option<string> Size, Option<int> Epochs, Option<int> Batch, Option<double> Lr, Option<int> Seed,
                          Option<string> Device, Option<string> Out, Option<bool> Resume, Option<double?> MaxMinutes, Option<int?> TrainLimit,
-                         Option<int> TestCount, Option<string?> Classifier, Option<string?> ImageSize, Option<bool> CenterCrop);
+                         Option<int> TestCount, Option<string?> Classifier, Option<string?> ImageSize, Option<bool> CenterCrop,
+                         Option<int> HeldOut, Option<int?> Patience);
 
     static Common Options() => new(
         CommonOptions.Data("Training data (the test split is used for PSNR/SSIM), any supported layout."),
@@ -40,11 +41,13 @@ static class TrainRecreationCommand
         new Option<int>("--test-count") { Description = "Test images for PSNR/SSIM (uniform sample, seeded; 0 = all).", DefaultValueFactory = _ => 0 },
         new Option<string?>("--classifier") { Description = "A classifier folder: also report its accuracy on clean and on recreated test images." },
         CommonOptions.ImageSize(),
-        CommonOptions.CenterCrop());
+        CommonOptions.CenterCrop(),
+        new Option<int>("--held-out") { Description = "Training images held out (seeded): the loss on them is measured after every epoch, and the run ends with the weights of the epoch where it was lowest.", DefaultValueFactory = _ => 0 },
+        new Option<int?>("--patience") { Description = "With --held-out: stop (completed) once the held-out loss has not improved for this many epochs; --epochs is then the ceiling." });
 
     static void Add(Command command, Common o)
     {
-        foreach (var option in new Option[] { o.Data, o.Size, o.Epochs, o.Batch, o.Lr, o.Seed, o.Device, o.Out, o.Resume, o.MaxMinutes, o.TrainLimit, o.TestCount, o.Classifier, o.ImageSize, o.CenterCrop })
+        foreach (var option in new Option[] { o.Data, o.Size, o.Epochs, o.Batch, o.Lr, o.Seed, o.Device, o.Out, o.Resume, o.MaxMinutes, o.TrainLimit, o.TestCount, o.Classifier, o.ImageSize, o.CenterCrop, o.HeldOut, o.Patience })
             command.Options.Add(option);
     }
 
@@ -87,10 +90,10 @@ static class TrainRecreationCommand
                     if (wa > 0 || features != null)
                     {
                         var gan = RecreationTraining.TrainSrGan(spec, train, options, device, observer, wa, wf, features, v, sp, checkpoint, resume);
-                        return (gan.Model.Generator, gan.Completed, gan.State, gan.StopReason);
+                        return (gan.Model.Generator, gan.Completed, gan.State, gan.StopReason, gan.KeptEpoch);
                     }
                     var result = RecreationTraining.TrainSrGenerator(spec, train, options, device, observer, v, sp, checkpoint, resume);
-                    return (result.Model, result.Completed, result.State, result.StopReason);
+                    return (result.Model, result.Completed, result.State, result.StopReason, result.KeptEpoch);
                 },
                 (model, x) =>
                 {
@@ -116,7 +119,7 @@ static class TrainRecreationCommand
                 (train, options, device, observer, checkpoint, resume) =>
                 {
                     var result = RecreationTraining.TrainInpainter(spec, train, g, options, device, observer, checkpointDir: checkpoint, resume: resume);
-                    return (result.Model, result.Completed, result.State, result.StopReason);
+                    return (result.Model, result.Completed, result.State, result.StopReason, result.KeptEpoch);
                 },
                 (model, x) =>
                 {
@@ -127,7 +130,7 @@ static class TrainRecreationCommand
         return command;
     }
 
-    delegate (nn.Module<Tensor, Tensor> Model, bool Completed, TrainingState State, string Stop) Trainer(
+    delegate (nn.Module<Tensor, Tensor> Model, bool Completed, TrainingState State, string Stop, int? KeptEpoch) Trainer(
         ImageDataset train, RecreationTrainOptions options, Device device, ITrainingObserver observer, string checkpoint, bool resume);
 
     static int Run(System.CommandLine.ParseResult r, Common o, string kind, string size, string architecture, string corruption,
@@ -140,6 +143,7 @@ static class TrainRecreationCommand
         {
             Epochs = r.GetValue(o.Epochs), BatchSize = r.GetValue(o.Batch), LearningRate = r.GetValue(o.Lr), Seed = r.GetValue(o.Seed),
             MaxMinutes = r.GetValue(o.MaxMinutes), Interrupt = Interruption.OnSignal(),
+            HeldOut = r.GetValue(o.HeldOut), Patience = r.GetValue(o.Patience),
         };
         // Photographs (Imagenette) are cut to one size, as for the classifier that will read the recreations.
         var imageSize = CommonOptions.ParseSize(r.GetValue(o.ImageSize));
@@ -148,7 +152,7 @@ static class TrainRecreationCommand
         if (r.GetValue(o.TrainLimit) is { } limit) train = train.Sample(limit, options.Seed);
         var outDir = r.GetValue(o.Out)!;
         Directory.CreateDirectory(outDir);
-        var (model, completed, state, stop) = SpectreTrainingObserver.Show(observer =>
+        var (model, completed, state, stop, kept) = SpectreTrainingObserver.Show(observer =>
             trainer(train, options, device.Device, observer, Path.Combine(outDir, "checkpoint"), r.GetValue(o.Resume)));
         if (!completed)
         {
@@ -202,7 +206,10 @@ static class TrainRecreationCommand
         var card = new RecreationCard
         {
             Kind = kind, Size = size, Architecture = architecture, Parameters = model.parameters().Sum(p => p.numel()),
-            TrainData = train.Source, TrainCount = train.Count, Corruption = corruption, Epochs = options.Epochs, EpochsCompleted = state.Epoch,
+            TrainData = train.Source, TrainCount = train.Count - options.HeldOut, Corruption = corruption, Epochs = options.Epochs, EpochsCompleted = state.Epoch,
+            HeldOut = options.HeldOut > 0 ? options.HeldOut : null, Patience = options.Patience, KeptEpoch = kept, Stop = stop,
+            HeldOutLosses = options.HeldOut > 0 ? state.History.Select(h => h.HeldOutLoss).ToList() : null,
+            TrainLosses = state.History.Select(h => h.TrainLoss).ToList(),
             BatchSize = options.BatchSize, LearningRate = options.LearningRate, Seed = options.Seed,
             Command = "pdnn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), Hardware = Hardware.Describe(device),
             WallSeconds = state.ElapsedSeconds, TestData = test.Source, TestCount = test.Count, Psnr = psnr, Ssim = ssim, CorruptedPsnr = corruptedPsnr,

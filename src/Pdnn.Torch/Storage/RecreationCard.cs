@@ -17,6 +17,16 @@ public sealed record RecreationCard
     public int? Cell { get; init; }                            // FIR's grid cell size g
     public int Epochs { get; init; }
     public int EpochsCompleted { get; init; }
+    /// <summary>Training images held out to watch the loss on (not in <see cref="TrainCount"/>); null: none.</summary>
+    public int? HeldOut { get; init; }
+    /// <summary>Epochs without a lower held-out loss after which the run stopped; null: it ran all its epochs.</summary>
+    public int? Patience { get; init; }
+    /// <summary>The epoch whose weights these are (the lowest held-out loss), when images were held out.</summary>
+    public int? KeptEpoch { get; init; }
+    /// <summary>Why the run ended: "completed", or the held-out loss stopped improving.</summary>
+    public string? Stop { get; init; }
+    public List<double>? TrainLosses { get; init; }
+    public List<double?>? HeldOutLosses { get; init; }
     public int BatchSize { get; init; }
     public double LearningRate { get; init; }
     public string Loss { get; init; } = "L1 pixel loss";

@@ -23,6 +23,11 @@ public sealed record TrainingState
     public double BestRobustPgd { get; init; } = -1;
     /// <summary>The run stopped for good because the collapse detector fired (--on-collapse stop).</summary>
     public string? StoppedOnCollapse { get; init; }
+    // Recreation runs with held-out images: the epoch with the lowest held-out loss so far (its weights: <checkpoint>.best/weights.bin).
+    public int? BestHeldOutEpoch { get; init; }
+    public double? BestHeldOutLoss { get; init; }
+    /// <summary>Set when a recreation run stopped because its held-out loss had stopped improving (its patience ran out).</summary>
+    public string? Converged { get; init; }
     /// <summary>Set when the run ended at its budget (<see cref="TrainOptions.FinishAtBudget"/>): how far it got.</summary>
     public string? FinishedAtBudget { get; init; }
 }

@@ -49,7 +49,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         var dataIdentity = $"{train.Source}|{train.Count}|{string.Join(",", train.ClassNames)}";
         var adversary = options.Adversarial.Enabled ? new TrainingAdversary(options.Adversarial) : null;
         ImageDataset? heldOut = null;
-        if (options.HeldOut > 0) (train, heldOut) = SplitHeldOut(train, options.HeldOut, options.Seed);
+        if (options.HeldOut > 0) (train, heldOut) = train.HoldOut(options.HeldOut, options.Seed);
         if (train.Count < options.BatchSize)
             throw new ArgumentException($"after holding out {options.HeldOut} images the training set has {train.Count}, fewer than one batch of {options.BatchSize}.");
 
@@ -287,17 +287,6 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         if (recreate == null) return x;
         using var noGrad = no_grad();
         return recreate(x).detach();
-    }
-
-    /// <summary>A seeded uniform sample of <paramref name="count"/> training images held out of training.</summary>
-    static (ImageDataset Train, ImageDataset HeldOut) SplitHeldOut(ImageDataset train, int count, int seed)
-    {
-        if (count >= train.Count) throw new ArgumentException($"--held-out {count} leaves no training images (the training set has {train.Count}).");
-        var order = Enumerable.Range(0, train.Count).ToArray();
-        new Random(Seeds.Derive(seed, Seeds.HeldOutStream)).Shuffle(order);
-        var heldOut = order.Take(count).Order().ToArray();
-        var rest = order.Skip(count).Order().ToArray();
-        return (train.Subset(rest, train.Source), train.Subset(heldOut, $"{train.Source} (held out: {count})"));
     }
 
     static string BestRobustFile(string checkpointDir) => Path.Combine(checkpointDir + ".best-robust", "weights.bin");

@@ -5,9 +5,10 @@ public sealed record StepProgress(int Epoch, int Epochs, int Step, int StepsPerE
 
 /// <param name="HeldOut">Adversarial runs: clean / FGSM / PGD-10 accuracy on the held-out images after this epoch.</param>
 /// <param name="Collapse">The collapse detector's finding at this epoch, if any.</param>
+/// <param name="HeldOutLoss">Recreation runs with held-out images: the model's loss on them after this epoch.</param>
 public sealed record EpochSummary(int Epoch, double TrainLoss, double TrainAccuracy, double? TestAccuracy,
                                   double ImagesPerSecond, double Seconds,
-                                  Adversarial.RobustCheck? HeldOut = null, string? Collapse = null);
+                                  Adversarial.RobustCheck? HeldOut = null, string? Collapse = null, double? HeldOutLoss = null);
 
 /// <summary>What a training run reports as it goes; the command line draws a progress bar from it.</summary>
 public interface ITrainingObserver
@@ -40,5 +41,6 @@ public sealed class TextTrainingObserver(TextWriter writer, int stepsBetweenLine
         $"epoch {s.Epoch}: train loss {s.TrainLoss:F4}" + (double.IsNaN(s.TrainAccuracy) ? "" : $", train acc {s.TrainAccuracy:P2}") +
         (s.TestAccuracy is { } t ? $", test acc {t:P2}" : "") +
         (s.HeldOut is { } h ? $", held-out clean {h.Clean:P1} / FGSM {h.Fgsm:P1} / PGD-10 {h.Pgd10:P1}" : "") +
+        (s.HeldOutLoss is { } l ? $", held-out loss {l:F4}" : "") +
         $", {s.ImagesPerSecond:F0} img/s, {s.Seconds:F1} s" + (s.Collapse is { } c ? $"  !! {c}" : "");
 }

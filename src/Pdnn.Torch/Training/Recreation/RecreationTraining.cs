@@ -18,11 +18,30 @@ public sealed record RecreationTrainOptions
     public long? MaxSteps { get; init; }
     /// <summary>Stop cleanly (with a checkpoint when a folder is given) at the next step once cancelled (Ctrl-C, SIGTERM).</summary>
     public CancellationToken Interrupt { get; init; }
+    /// <summary>
+    /// Training images held out (a seeded uniform split, <see cref="ImageDataset.HoldOut"/>). After every epoch the model's
+    /// loss on them is measured (eval mode, the same noise and masks at every epoch; the SRGAN's pixel and feature terms,
+    /// not its adversarial ones), and a completed run ends with the weights of the epoch where it was lowest. 0: none.
+    /// </summary>
+    public int HeldOut { get; init; }
+    /// <summary>With <see cref="HeldOut"/>: end the run (completed) once the held-out loss has not improved for this many
+    /// epochs: "until the held-out loss stops improving", with <see cref="Epochs"/> as the ceiling. Null: all epochs.</summary>
+    public int? Patience { get; init; }
 
-    public string Identity(string what) => $"{what}|{Epochs}|{BatchSize}|{LearningRate}|{Seed}";
+    public string Identity(string what) =>
+        $"{what}|{Epochs}|{BatchSize}|{LearningRate}|{Seed}" + (HeldOut > 0 ? $"|held-out:{HeldOut}|patience:{Patience}" : "");
+
+    internal RecreationTrainOptions Validated()
+    {
+        if (HeldOut < 0) throw new ArgumentOutOfRangeException(nameof(HeldOut), $"the held-out count must be >= 0, got {HeldOut}.");
+        if (Patience is { } p && p < 1) throw new ArgumentOutOfRangeException(nameof(Patience), $"patience must be at least 1 epoch, got {p}.");
+        if (Patience != null && HeldOut == 0) throw new ArgumentException("patience needs held-out images to watch (set HeldOut, --held-out).", nameof(Patience));
+        return this;
+    }
 }
 
-public sealed record RecreationTrainResult<TModel>(TModel Model, bool Completed, TrainingState State, string StopReason);
+/// <param name="KeptEpoch">With held-out images: the epoch whose weights the model holds (the lowest held-out loss).</param>
+public sealed record RecreationTrainResult<TModel>(TModel Model, bool Completed, TrainingState State, string StopReason, int? KeptEpoch = null);
 
 /// <summary>
 /// Trainers for the recreation models with pixel (L1) losses: the SR generator learns noisy image → clean image upsampled
@@ -69,8 +88,9 @@ public static class RecreationTraining
         manual_seed(options.Seed);
         var model = new SrGenerator(spec);
         model.to(device);
-        return Fit(model, data, options, device, observer, $"sr|{spec}|{gaussianVariance}|{saltPepper}", $"SR generator ({spec.Name})", x =>
-            nn.functional.l1_loss(model.forward(Corrupt(x, gaussianVariance, saltPepper)), Upsample(x, spec.Upscale)), checkpointDir, resume);
+        Tensor Loss(Tensor x) => nn.functional.l1_loss(model.forward(Corrupt(x, gaussianVariance, saltPepper)), Upsample(x, spec.Upscale));
+        return Fit(model, data, options, device, observer, $"sr|{spec}|{gaussianVariance}|{saltPepper}", $"SR generator ({spec.Name})",
+            Loss, Loss, checkpointDir, resume);
     }
 
     static Tensor Upsample(Tensor x, int factor) =>
@@ -95,19 +115,22 @@ public static class RecreationTraining
         var discriminatorParameters = gan.Discriminator.parameters().ToList();
         using var featureScalar = featureWeight.ToScalar();         // held for the whole run (GcSafe)
         using var adversarialScalar = adversarialWeight.ToScalar();
+        // The generator's content loss: L1 to the upsampled clean image + the weighted feature MSE (also the held-out loss).
+        Tensor Content(Tensor x, Tensor fake, Tensor target)
+        {
+            var loss = nn.functional.l1_loss(fake, target);
+            if (featureWeight <= 0) return loss;
+            var recreated = nn.functional.interpolate(fake, [x.shape[2], x.shape[3]], mode: InterpolationMode.Bilinear, align_corners: false);
+            Tensor cleanFeatures;
+            using (no_grad()) cleanFeatures = features!(x);
+            return loss.add(nn.functional.mse_loss(features!(recreated), cleanFeatures).mul(featureScalar), GcSafe.One);
+        }
         return Fit(gan, data, options, device, observer, $"srgan|{spec}|{gaussianVariance}|{saltPepper}|{adversarialWeight}|{featureWeight}",
             $"SRGAN ({spec.Name})", x =>
         {
             var target = Upsample(x, spec.Upscale);
             var fake = gan.Generator.forward(Corrupt(x, gaussianVariance, saltPepper));
-            var loss = nn.functional.l1_loss(fake, target);
-            if (featureWeight > 0)
-            {
-                var recreated = nn.functional.interpolate(fake, [x.shape[2], x.shape[3]], mode: InterpolationMode.Bilinear, align_corners: false);
-                Tensor cleanFeatures;
-                using (no_grad()) cleanFeatures = features!(x);
-                loss = loss.add(nn.functional.mse_loss(features!(recreated), cleanFeatures).mul(featureScalar), GcSafe.One);
-            }
+            var loss = Content(x, fake, target);
             foreach (var p in discriminatorParameters) p.requires_grad_(false);
             var fooled = gan.Discriminator.forward(fake);
             foreach (var p in discriminatorParameters) p.requires_grad_(true);
@@ -116,7 +139,7 @@ public static class RecreationTraining
             var generated = gan.Discriminator.forward(fake.detach());
             return loss.add(nn.functional.binary_cross_entropy_with_logits(real, ones_like(real)), GcSafe.One)
                        .add(nn.functional.binary_cross_entropy_with_logits(generated, zeros_like(generated)), GcSafe.One);
-        }, checkpointDir, resume);
+        }, x => Content(x, gan.Generator.forward(Corrupt(x, gaussianVariance, saltPepper)), Upsample(x, spec.Upscale)), checkpointDir, resume);
     }
 
     public static RecreationTrainResult<Inpainter> TrainInpainter(InpainterSpec spec, ImageDataset data, int cell, RecreationTrainOptions options,
@@ -125,21 +148,28 @@ public static class RecreationTraining
         manual_seed(options.Seed);
         var model = new Inpainter(spec);
         model.to(device);
-        return Fit(model, data, options, device, observer, $"inpainter|{spec}|{cell}|{coverage}", $"inpainter ({spec.Name}, g={cell})", x =>
+        Tensor Loss(Tensor x)
         {
             var m = RandomMasks(x.shape[0], x.shape[2], x.shape[3], cell, coverage, device);
             return nn.functional.l1_loss(model.forward(cat([x * GcSafe.OneMinus(m), m], 1)), x);
-        }, checkpointDir, resume);
+        }
+        return Fit(model, data, options, device, observer, $"inpainter|{spec}|{cell}|{coverage}", $"inpainter ({spec.Name}, g={cell})",
+            Loss, Loss, checkpointDir, resume);
     }
 
     static RecreationTrainResult<TModel> Fit<TModel>(TModel model, ImageDataset data, RecreationTrainOptions options, Device device,
-        ITrainingObserver observer, string identity, string what, Func<Tensor, Tensor> loss, string? checkpointDir, bool resume)
+        ITrainingObserver observer, string identity, string what, Func<Tensor, Tensor> loss, Func<Tensor, Tensor> heldOutLoss,
+        string? checkpointDir, bool resume)
         where TModel : nn.Module
     {
+        options.Validated();
+        ImageDataset? heldOut = null;
+        if (options.HeldOut > 0) (data, heldOut) = data.HoldOut(options.HeldOut, options.Seed);
         if (data.Count < options.BatchSize)
-            throw new ArgumentException($"{data.Count} images are fewer than one batch of {options.BatchSize}.");
+            throw new ArgumentException($"{data.Count} images{(heldOut != null ? $" (after holding out {heldOut.Count})" : "")} are fewer than one batch of {options.BatchSize}.");
         var state = new TrainingState { OptionsIdentity = options.Identity(identity), DataIdentity = $"{data.Source}|{data.Count}" };
         bool resuming = checkpointDir != null && Checkpoint.Exists(checkpointDir);
+        BestWeights? best = null;
         if (resuming)
         {
             if (!resume)
@@ -149,6 +179,7 @@ public static class RecreationTraining
                 throw new InvalidOperationException($"{checkpointDir}: the checkpoint was made with '{saved.OptionsIdentity}' on '{saved.DataIdentity}'; this run has '{state.OptionsIdentity}' on '{state.DataIdentity}'. Resume with the same options and data.");
             // As ClassifierTrainer: weights loaded on the CPU, the optimiser made over the parameters on the device.
             model.to(CPU);
+            if (saved.BestHeldOutEpoch != null) best = BestWeights.Load(model, BestFile(checkpointDir!));
             state = Checkpoint.LoadWeights(checkpointDir!, model);
             model.to(device);
         }
@@ -160,14 +191,16 @@ public static class RecreationTraining
         }
 
         using var images = new DeviceImages(data, device);
+        using var heldOutImages = heldOut != null ? new DeviceImages(heldOut, device) : null;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         double before = state.ElapsedSeconds;
         int steps = data.Count / options.BatchSize;
         long stepsThisRun = 0;
         string? stop = null;
         model.train();
-        observer.Message($"training {what} on {data.Count} images, {options.Epochs} epochs");
-        while (state.Epoch < options.Epochs && stop == null)
+        observer.Message($"training {what} on {data.Count} images, {options.Epochs} epochs" +
+                         (heldOut != null ? $"; {heldOut.Count} held out{(options.Patience is { } p ? $", stopping after {p} epochs without a lower held-out loss" : "")}" : ""));
+        while (state.Epoch < options.Epochs && state.Converged == null && stop == null)
         {
             int epoch = state.Epoch;
             var order = Enumerable.Range(0, data.Count).Select(i => (long)i).ToArray();
@@ -201,17 +234,62 @@ public static class RecreationTraining
             }
             if (state.StepInEpoch == steps)
             {
+                double? held = heldOutImages != null ? HeldOutLoss(model, heldOutImages, options, heldOutLoss) : null;
                 var summary = new EpochSummary(epoch + 1, state.EpochLossSum / state.EpochSeen, double.NaN, null,
-                    (state.EpochSeen - seenBefore) / epochClock.Elapsed.TotalSeconds, epochClock.Elapsed.TotalSeconds);
+                    (state.EpochSeen - seenBefore) / epochClock.Elapsed.TotalSeconds, epochClock.Elapsed.TotalSeconds, HeldOutLoss: held);
                 observer.EpochEnded(summary);
                 state = state with { Epoch = epoch + 1, StepInEpoch = 0, EpochLossSum = 0, EpochSeen = 0, History = [.. state.History, summary] };
+                if (held is { } h)
+                {
+                    if (state.BestHeldOutLoss is not { } lowest || h < lowest)
+                    {
+                        best?.Dispose();
+                        best = BestWeights.Of(model, checkpointDir != null ? BestFile(checkpointDir) : null);
+                        state = state with { BestHeldOutEpoch = epoch + 1, BestHeldOutLoss = h };
+                    }
+                    else if (options.Patience is { } patience && epoch + 1 - state.BestHeldOutEpoch!.Value >= patience)
+                    {
+                        state = state with { Converged = $"held-out loss not below epoch {state.BestHeldOutEpoch}'s {state.BestHeldOutLoss:F4} for {patience} epochs" };
+                        observer.Message($"stopping: the {state.Converged}");
+                    }
+                }
             }
             if (checkpointDir != null)
                 Checkpoint.Save(checkpointDir, model, optimizer, state with { ElapsedSeconds = before + clock.Elapsed.TotalSeconds });
         }
         model.eval();
         state = state with { ElapsedSeconds = before + clock.Elapsed.TotalSeconds };
-        bool completed = state.Epoch >= options.Epochs;
-        return new RecreationTrainResult<TModel>(model, completed, state, completed ? "completed" : stop!);
+        bool completed = state.Epoch >= options.Epochs || state.Converged != null;
+        int? kept = null;
+        if (completed && best != null)
+        {
+            best.CopyInto(model);
+            kept = state.BestHeldOutEpoch;
+            best.Dispose();
+            observer.Message($"keeping the weights of epoch {kept}, the lowest held-out loss ({state.BestHeldOutLoss:F4})");
+        }
+        return new RecreationTrainResult<TModel>(model, completed, state, completed ? state.Converged ?? "completed" : stop!, kept);
     }
+
+    /// <summary>The mean per-image loss on the held-out images, in eval mode, each batch's noise or masks drawn from its
+    /// own seed so that every epoch is measured on the same corruptions.</summary>
+    static double HeldOutLoss(nn.Module model, DeviceImages heldOut, RecreationTrainOptions options, Func<Tensor, Tensor> loss)
+    {
+        model.eval();
+        double sum = 0;
+        using (no_grad())
+        {
+            for (int start = 0, batch = 0; start < heldOut.Count; start += options.BatchSize, batch++)
+            {
+                using var scope = NewDisposeScope();
+                int n = Math.Min(options.BatchSize, heldOut.Count - start);
+                manual_seed(Seeds.Derive(options.Seed, Seeds.HeldOutStream, batch));
+                sum += loss(heldOut.Range(start, n).Images).item<float>() * n;
+            }
+        }
+        model.train();
+        return sum / heldOut.Count;
+    }
+
+    static string BestFile(string checkpointDir) => Path.Combine(checkpointDir + ".best", "weights.bin");
 }
