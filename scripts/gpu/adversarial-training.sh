@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The adversarial-training runs of issue 9 (and the longer plain ResNet-20 of issue 10) on a lent GPU machine, in one
-# call of the device tool. The machine has PyTorch (CUDA build) but no .NET: it runs the self-contained `pdnn` bundle
-# (scripts/publish-gpu-bundle.sh) against PyTorch's libtorch. Steps:
+# The training runs of issues 9 and 10 (adversarial training; the longer ResNet-20, T classifiers and recreation models)
+# on a lent GPU machine, in one call of the device tool. The machine has PyTorch (CUDA build) but no .NET: it runs the
+# self-contained `pdnn` bundle (scripts/publish-gpu-bundle.sh) against PyTorch's libtorch. Steps:
 #   1. unpack the bundle and the CIFAR-10 JPEGs (artifacts/cifar10.tar.xz), fill the decode cache once;
 #   2. training throughput on this card, alone: `pdnn bench-train` (clean, FGSM-RS, PGD-7) beside the same ResNet-20 in
 #      Python PyTorch (scripts/gpu/pytorch_train_throughput.py);
@@ -14,7 +14,9 @@
 # A later call continues unfinished runs: PDNN_RESUME_FROM=artifacts/resume.tar.xz (the runs/ folder that came back)
 # PDNN_RUNS="nsr-adv fir-g1-adv" PDNN_SKIP_BENCH=1 bash scripts/gpu/adversarial-training.sh 180
 # The T runs (resnet20-long-on-*) start from the finished resnet20-long run, else from PDNN_T_BASE (a classifier folder
-# in the repository or carried), else from models/resnet20-cifar10.
+# in the repository or carried), else from models/resnet20-cifar10. The recreation runs (inpainter-*-full, sr-*-full,
+# srgan-*-full: train-inpainter / train-sr, runs.sh) end when their held-out loss stops falling; a T run on one of
+# them needs it copied into models/ first (a later call).
 # The repository must travel under the device call's 64 MiB: `bash scripts/gpu/slim-tree.sh stash` moves the model
 # folders the runs do not read out of the working tree for the call, `... restore` puts them back.
 # Prepare first, here: bash scripts/publish-gpu-bundle.sh --training-only && tar -C ../shared/data -cf - cifar10 | xz -1 > artifacts/cifar10.tar.xz
@@ -31,6 +33,9 @@ work=${PDNN_GPU_WORK:-/tmp/pdnn-gpu-work}
 mkdir -p "$out" "$work/data" "$work/runs"
 summary=$out/summary.txt
 say() { echo "[$(( $(date +%s) - start ))s] $*" | tee -a "$summary"; }
+
+read -r -a names <<< "${PDNN_RUNS:-${run_names[*]}}"
+for name in "${names[@]}"; do run_options "$name" > /dev/null || { say "FAILED: no run named '$name'"; exit 3; }; done
 
 say "unpacking"
 tar -xJf artifacts/pdnn-gpu.tar.xz -C "$work" || { say "FAILED: unpacking artifacts/pdnn-gpu.tar.xz"; exit 3; }
@@ -64,13 +69,16 @@ if [ -n "${PDNN_RESUME_FROM:-}" ]; then
   tar -xJf "$PDNN_RESUME_FROM" -C "$work" || { say "FAILED: unpacking $PDNN_RESUME_FROM"; exit 3; }
   resume=(--resume)
 fi
-read -r -a names <<< "${PDNN_RUNS:-${run_names[*]}}"
 common=(--data "$data" --arch resnet20 --batch-size 128 --seed 0 --device "$device" "${limit[@]}")
-run() { # name, then train-classifier options
+recreation_common=(--data "$data" --seed 0 --device "$device" "${limit[@]}")
+run() { # name, then the options of its command (run_command)
   local name=$1; shift
   local minutes; minutes=$(minutes_left)
-  say "$name: starting, at most $minutes min"
-  "$pdnn" train-classifier "${common[@]}" --max-minutes "$minutes" "${resume[@]}" --out "$work/runs/$name" "$@" > "$work/runs/$name.log" 2>&1
+  local command; command=$(run_command "$name")
+  local shared=("${common[@]}")
+  [ "$command" = train-classifier ] || shared=("${recreation_common[@]}")
+  say "$name: $command, starting, at most $minutes min"
+  "$pdnn" "$command" "${shared[@]}" --max-minutes "$minutes" "${resume[@]}" --out "$work/runs/$name" "$@" > "$work/runs/$name.log" 2>&1
   say "$name: ended (exit $?): $(grep -E '^epoch [0-9]+:' "$work/runs/$name.log" | tail -n 1)"
 }
 for name in "${names[@]}"; do
@@ -86,9 +94,11 @@ say "all runs ended"
 
 for name in "${names[@]}"; do
   log=$work/runs/$name.log
-  { echo "== $name"; grep -E '^epoch [0-9]+:|catastrophic|keeping|test accuracy|stopped|saved|rror' "$log" | tail -n 40; } >> "$summary"
-  # A finished run needs only its classifier files; an unfinished one keeps its checkpoint for --resume.
-  if [ -f "$work/runs/$name/classifier.card.json" ]; then rm -rf "$work/runs/$name/checkpoint" "$work/runs/$name/checkpoint.best-robust"; fi
+  { echo "== $name"; grep -E '^epoch [0-9]+:|catastrophic|keeping|stopping|test accuracy|PSNR|stopped|saved|rror' "$log" | tail -n 40; } >> "$summary"
+  # A finished run needs only its model files and card; an unfinished one keeps its checkpoint for --resume.
+  if compgen -G "$work/runs/$name/*.card.json" > /dev/null; then
+    rm -rf "$work/runs/$name/checkpoint" "$work/runs/$name/checkpoint.best-robust" "$work/runs/$name/checkpoint.best"
+  fi
   cat "$log" >> "$work/runs/$name/train.log" 2>/dev/null
 done
 cp "$work"/bench-*.log "$work/runs/" 2>/dev/null

@@ -1,10 +1,28 @@
 # shellcheck shell=bash
-# The GPU training runs of issues 9 and 10, by name: `run_options NAME` prints the train-classifier options of run
-# NAME (one per line), the same for a first call and for every --resume of it (a resumed run must share them).
+# The GPU training runs of issues 9 and 10, by name: `run_command NAME` prints the pdnn command of run NAME
+# (train-classifier, or train-sr / train-inpainter for a recreation model), `run_options NAME` its options (one per
+# line), the same for a first call and for every --resume of it (a resumed run must share them).
 # Sourced by adversarial-training.sh.
 run_names=(resnet20-adv-fgsm resnet20-adv-fgsm-rs resnet20-adv-fgsm-rs15 resnet20-adv-pgd7 nsr-adv nsr-adv-craft-classifier fir-g1-adv resnet20-long
            resnet20-long160 resnet20-long-on-sr-lite resnet20-long-on-inpainter-lite-g1
-           resnet20-long-on-inpainter-lite-g4 resnet20-long-on-inpainter-lite-g8)
+           resnet20-long-on-inpainter-lite-g4 resnet20-long-on-inpainter-lite-g8
+           inpainter-lite-g1-full inpainter-lite-g4-full inpainter-lite-g8-full sr-lite-full srgan-lite-full)
+
+run_command() {
+  case "$1" in
+    inpainter-*) echo train-inpainter ;;
+    sr-*|srgan-*) echo train-sr ;;
+    *) echo train-classifier ;;
+  esac
+}
+
+# Issue 10's recreation models on all 50,000 training images, 5,000 of them held out: each runs until its held-out loss
+# has not fallen for 3 epochs (--epochs is only the ceiling) and keeps the weights of its lowest epoch. Same recipes as
+# the shipped lite models otherwise (their cards' Command): the inpainters at batch 64 and lr 2e-3, NSR's generator with
+# the L1 loss alone (sr-lite, as shipped) and as the SRGAN (feature + adversarial loss).
+recreation_run() { # size, then the run's own options
+  printf '%s\n' --size "$1" --epochs 100 --held-out 5000 --patience 3 --classifier models/resnet20-cifar10 "${@:2}"
+}
 
 # The classifier the T runs start from: PDNN_T_BASE if set, else the longer plain ResNet-20 once its run has finished
 # (in this call or an earlier one on the same machine), else the shipped one.
@@ -44,6 +62,11 @@ run_options() {
     resnet20-long-on-inpainter-lite-g1) t_run inpainter-lite-g1-cifar10 1.0 ;;
     resnet20-long-on-inpainter-lite-g4) t_run inpainter-lite-g4-cifar10 0.8 ;;
     resnet20-long-on-inpainter-lite-g8) t_run inpainter-lite-g8-cifar10 0.8 ;;
+    inpainter-lite-g1-full) recreation_run lite --cell 1 --batch-size 64 --lr 2e-3 ;;
+    inpainter-lite-g4-full) recreation_run lite --cell 4 --batch-size 64 --lr 2e-3 ;;
+    inpainter-lite-g8-full) recreation_run lite --cell 8 --batch-size 64 --lr 2e-3 ;;
+    sr-lite-full)           recreation_run lite --batch-size 32 --lr 2e-3 --adversarial-weight 0 ;;
+    srgan-lite-full)        recreation_run lite --batch-size 32 --lr 2e-3 --feature-classifier models/resnet20-cifar10 --adversarial-weight 1e-3 --feature-weight 0.1 ;;
     *) echo "unknown run '$1' (known: ${run_names[*]})" >&2; return 1 ;;
   esac
 }

@@ -6,6 +6,7 @@
 #    made `ldconfig -p | awk '...; exit'` die of SIGPIPE under pipefail), as root and as a non-root user (created with
 #    useradd when run as root). A non-root user whose libstdc++ lacks GLIBCXX_3.4.32 must get the exact commands,
 #    exit 1, and nothing changed; a failing step must end with one "setup: ..." line naming it.
+#  - scripts/gpu/adversarial-training.sh, with a stub `pdnn` bundle: each run gets its command and options, unknown names are refused.
 # `dotnet` and `apt-get` are stubs on PATH that only log their calls, so no restore or install happens.
 # Ends with "N passed, N failed, N skipped". Usage: bash tests/scripts/run-tests.sh [path/to/setup.sh]
 set -uo pipefail
@@ -64,6 +65,33 @@ if git -C "$slim_repo" init -q && git -C "$slim_repo" add -A &&
 else
   skip "slim-tree: could not make a scratch git repository"
 fi
+
+# --- scripts/gpu/adversarial-training.sh: each run gets its own command and options; unknown names are refused --------
+# A stub `pdnn` bundle logs its arguments (no .NET, no GPU): what the script would run on the lent machine.
+gpu_repo=$tmp/gpu-repo
+mkdir -p "$gpu_repo/scripts/gpu" "$gpu_repo/artifacts" "$tmp/gpu-stub/pdnn-gpu" "$tmp/gpu-stub/cifar10/train"
+cp "$repo/scripts/gpu/adversarial-training.sh" "$repo/scripts/gpu/runs.sh" "$gpu_repo/scripts/gpu/"
+cat > "$tmp/gpu-stub/pdnn-gpu/run-pdnn.sh" <<'STUB'
+#!/usr/bin/env bash
+echo "$*" >> "$PDNN_STUB_LOG"
+out=""; prev=""
+for a in "$@"; do [ "$prev" = --out ] && out=$a; prev=$a; done
+if [ -n "$out" ]; then mkdir -p "$out"; echo "epoch 1: train loss 0.1"; echo '{}' > "$out/model.card.json"; fi
+STUB
+chmod +x "$tmp/gpu-stub/pdnn-gpu/run-pdnn.sh"
+tar -C "$tmp/gpu-stub" -cJf "$gpu_repo/artifacts/pdnn-gpu.tar.xz" pdnn-gpu && tar -C "$tmp/gpu-stub" -cJf "$gpu_repo/artifacts/cifar10.tar.xz" cifar10
+gpu() { (cd "$gpu_repo" && PDNN_STUB_LOG=$tmp/gpu-calls.log PDNN_GPU_WORK=$tmp/gpu-work OUT=$tmp/gpu-out PDNN_SKIP_BENCH=1 \
+         PDNN_RUNS="$1" bash scripts/gpu/adversarial-training.sh 300) > "$tmp/gpu.out" 2>&1; }
+if gpu "inpainter-lite-g4-full resnet20-long160" &&
+   grep -q -- '^train-inpainter --data .*/cifar10 --seed 0 --device cuda --max-minutes [0-9.]* --out .*/inpainter-lite-g4-full --size lite --epochs 100 --held-out 5000 --patience 3 --classifier models/resnet20-cifar10 --cell 4 --batch-size 64 --lr 2e-3$' "$tmp/gpu-calls.log" &&
+   grep -q -- '^train-classifier --data .*/cifar10 --arch resnet20 --batch-size 128 --seed 0 --device cuda --max-minutes [0-9.]* --out .*/resnet20-long160 --epochs 160 --lr 0.1 --schedule Cosine$' "$tmp/gpu-calls.log" &&
+   ! grep -q -- '^train-inpainter.*--arch' "$tmp/gpu-calls.log" && [ -f "$tmp/gpu-out/results.tar.xz" ]; then
+  pass "gpu/adversarial-training.sh: a recreation run gets train-inpainter and its options, a classifier run train-classifier's, results packed"
+else fail "gpu/adversarial-training.sh runs:"; cat "$tmp/gpu.out" "$tmp/gpu-calls.log"; fi
+rm -f "$tmp/gpu-calls.log"
+if ! gpu "inpainter-lite-g4-full no-such-run" && grep -q "no run named 'no-such-run'" "$tmp/gpu.out" && [ ! -e "$tmp/gpu-calls.log" ]; then
+  pass "gpu/adversarial-training.sh: an unknown run name is refused before anything runs"
+else fail "gpu/adversarial-training.sh did not refuse an unknown run:"; cat "$tmp/gpu.out"; fi
 
 # --- the machine's own libstdc++ (what setup should find) -------------------------------------------------------------
 real_ldconfig=$(command -v ldconfig || true)
