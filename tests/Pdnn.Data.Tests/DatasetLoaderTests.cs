@@ -62,6 +62,25 @@ public sealed class DatasetLoaderTests
     }
 
     [TestMethod]
+    public void HoldOutSplitsIntoTwoDisjointPartsTheSameWayForTheSameSeed()
+    {
+        var images = ImageFolderReader.Read(Path.Combine(TestPaths.Sample, "test")).Sample(100, seed: 3);
+        var (train, heldOut) = images.HoldOut(30, seed: 7);
+        var (_, again) = images.HoldOut(30, seed: 7);
+        var (_, otherSeed) = images.HoldOut(30, seed: 8);
+
+        Assert.AreEqual(70, train.Count);
+        Assert.AreEqual(30, heldOut.Count);
+        // Every image lands in exactly one part: the images (pixels and label) of both parts are the original's, as a multiset.
+        static string Key(ImageDataset d, int i) => Convert.ToHexString(d.Image(i)) + d.Labels[i];
+        CollectionAssert.AreEquivalent(Enumerable.Range(0, 100).Select(i => Key(images, i)).ToList(),
+            Enumerable.Range(0, 70).Select(i => Key(train, i)).Concat(Enumerable.Range(0, 30).Select(i => Key(heldOut, i))).ToList());
+        CollectionAssert.AreEqual(heldOut.Pixels, again.Pixels);
+        CollectionAssert.AreNotEqual(heldOut.Pixels, otherSeed.Pixels);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => images.HoldOut(100, 7)).Message, "--held-out 100 leaves no training images");
+    }
+
+    [TestMethod]
     public void RecognisesEachLayout()
     {
         var images = ImageFolderReader.Read(Path.Combine(TestPaths.Sample, "test")).Sample(20, seed: 3);
