@@ -192,7 +192,7 @@ public sealed class RecreationCommandTests
     {
         var outDir = TestPaths.NewTempDir();
         var result = PdnnProcess.Run("train-inpainter", "--data", TestPaths.Sample, "--epochs", "2", "--train-limit", "256", "--held-out", "64",
-                                     "--test-count", "50", "--cell", "8", "--device", "cpu", "--out", outDir);
+                                     "--patience", "5", "--lr-drops", "1", "--test-count", "50", "--cell", "8", "--device", "cpu", "--out", outDir);
         Assert.AreEqual(0, result.ExitCode, result.ToString());
         foreach (var f in new[] { "inpainter.weights.bin", "inpainter.onnx", "inpainter.card.json", "inpainter-grid.png" })
             Assert.IsTrue(File.Exists(Path.Combine(outDir, f)), $"{f} missing");
@@ -206,6 +206,9 @@ public sealed class RecreationCommandTests
         var losses = card.GetProperty("HeldOutLosses").EnumerateArray().Select(l => l.GetDouble()).ToList();
         Assert.HasCount(2, losses);
         Assert.AreEqual(losses.IndexOf(losses.Min()) + 1, card.GetProperty("KeptEpoch").GetInt32());
+        Assert.AreEqual(5, card.GetProperty("Patience").GetInt32());
+        Assert.AreEqual(0, card.GetProperty("LearningRateDrops").GetInt32(), "no drop within 2 epochs at patience 5");
+        Assert.AreEqual("completed", card.GetProperty("Stop").GetString());
         StringAssert.Contains(result.Output, "held-out loss");
     }
 

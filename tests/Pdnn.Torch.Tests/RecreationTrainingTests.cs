@@ -12,9 +12,10 @@ public sealed class RecreationTrainingTests
     sealed class Recorder : ITrainingObserver
     {
         public List<EpochSummary> Epochs { get; } = [];
+        public List<StepProgress> Steps { get; } = [];
         public void Message(string text) { }
         public void EpochStarted(int epoch, int epochs, int stepsPerEpoch, int firstStep) { }
-        public void Step(StepProgress progress) { }
+        public void Step(StepProgress progress) => Steps.Add(progress);
         public void EpochEnded(EpochSummary summary) => Epochs.Add(summary);
     }
 
@@ -93,15 +94,16 @@ public sealed class RecreationTrainingTests
     }
 
     // At this learning rate the inpainter's held-out loss (32 of 160 images) bottoms out after a few epochs and then creeps
-    // up: patience ends the run, and its best epoch is not its last (asserted), so keeping that epoch's weights is tested.
+    // up: the patience runs out once (the rate is halved), then again (the run ends); its best epoch is not its last
+    // (asserted), so keeping that epoch's weights is tested.
     static readonly ImageDataset Watched = TestData.Train.Sample(160, 0);
-    static readonly RecreationTrainOptions WatchedOptions = new() { Epochs = 40, BatchSize = 32, LearningRate = 5e-2, Seed = 1, HeldOut = 32, Patience = 2 };
-    static readonly Lazy<(RecreationTrainResult<Inpainter> Run, List<EpochSummary> Epochs, string Checkpoint)> WatchedRun = new(() =>
+    static readonly RecreationTrainOptions WatchedOptions = new() { Epochs = 40, BatchSize = 32, LearningRate = 5e-2, Seed = 1, HeldOut = 32, Patience = 2, LearningRateDrops = 1 };
+    static readonly Lazy<(RecreationTrainResult<Inpainter> Run, Recorder Seen, string Checkpoint)> WatchedRun = new(() =>
     {
         var recorder = new Recorder();
         var checkpoint = Path.Combine(Pdnn.Tests.TestPaths.NewTempDir(), "checkpoint");
         var run = RecreationTraining.TrainInpainter(InpainterSpec.Lite, Watched, 4, WatchedOptions, CPU, recorder, checkpointDir: checkpoint);
-        return (run, recorder.Epochs, checkpoint);
+        return (run, recorder, checkpoint);
     });
 
     static double MaxDifference(nn.Module a, nn.Module b)
@@ -111,22 +113,30 @@ public sealed class RecreationTrainingTests
     }
 
     [TestMethod]
-    public void PatienceEndsTheRunOnceTheHeldOutLossStopsImprovingAndKeepsTheLowestEpoch()
+    public void PatienceHalvesTheRateThenEndsTheRunOnceTheHeldOutLossStopsImprovingAndKeepsTheLowestEpoch()
     {
-        var (run, epochs, checkpoint) = WatchedRun.Value;
+        var (run, seen, checkpoint) = WatchedRun.Value;
 
         Assert.IsTrue(run.Completed);
         StringAssert.Contains(run.StopReason, "held-out loss not below");
-        var losses = epochs.Select(e => e.HeldOutLoss!.Value).ToList();
+        var losses = seen.Epochs.Select(e => e.HeldOutLoss!.Value).ToList();
         string trace = string.Join(", ", losses.Select(l => l.ToString("F4")));
         Assert.IsLessThan(40, losses.Count, $"stopped before the ceiling: {trace}");
         int kept = run.KeptEpoch!.Value;
-        Assert.AreEqual(losses.Count - 2, kept, $"two epochs without a lower loss after the kept one: {trace}");
         Assert.AreEqual(losses.Min(), losses[kept - 1], trace);
         Assert.IsTrue(losses.Skip(kept).All(l => l >= losses[kept - 1]), trace);
 
-        // The weights are that epoch's (a run of the same data and seed stopped there), not the last epoch's (the checkpoint).
-        var stoppedThere = RecreationTraining.TrainInpainter(InpainterSpec.Lite, Watched, 4, WatchedOptions with { Epochs = kept, Patience = null }, CPU, new Recorder());
+        // One drop: the first time two epochs pass without a new lowest loss, the steps after it run at half the rate;
+        // the run ends two epochs after the later of the drop and the lowest epoch.
+        Assert.AreEqual(1, run.State.LearningRateDrops);
+        int drop = run.State.LastDropEpoch!.Value;
+        Assert.AreEqual(Math.Max(drop, kept) + 2, losses.Count, $"drop after epoch {drop}, kept {kept}: {trace}");
+        Assert.IsTrue(seen.Steps.Where(st => st.Epoch <= drop).All(st => st.LearningRate == 5e-2));
+        Assert.IsTrue(seen.Steps.Where(st => st.Epoch > drop).All(st => st.LearningRate == 2.5e-2));
+        Assert.IsTrue(seen.Steps.Any(st => st.Epoch > drop), "the run went on after the drop");
+
+        // The weights are that epoch's (the same run with its ceiling there), not the last epoch's (the checkpoint).
+        var stoppedThere = RecreationTraining.TrainInpainter(InpainterSpec.Lite, Watched, 4, WatchedOptions with { Epochs = kept }, CPU, new Recorder());
         Assert.IsLessThanOrEqualTo(1e-5, MaxDifference(stoppedThere.Model, run.Model), "the kept weights are the lowest epoch's");
         var last = new Inpainter(InpainterSpec.Lite);
         last.load(Path.Combine(checkpoint, "weights.bin"));
@@ -136,7 +146,7 @@ public sealed class RecreationTrainingTests
     [TestMethod]
     public void ResumedRunWithHeldOutImagesEqualsUninterruptedRun()
     {
-        var (straight, straightEpochs, _) = WatchedRun.Value;
+        var (straight, straightSeen, _) = WatchedRun.Value;
 
         // Interrupted twice mid-epoch (4 steps an epoch), after the best epoch has been written beside the checkpoint.
         var checkpoint = Path.Combine(Pdnn.Tests.TestPaths.NewTempDir(), "checkpoint");
@@ -149,7 +159,8 @@ public sealed class RecreationTrainingTests
 
         Assert.IsTrue(resumed.Completed);
         Assert.AreEqual(straight.KeptEpoch, resumed.KeptEpoch);
-        CollectionAssert.AreEqual(straightEpochs.Select(e => e.HeldOutLoss).ToList(), resumed.State.History.Select(e => e.HeldOutLoss).ToList());
+        Assert.AreEqual(straight.State.LastDropEpoch, resumed.State.LastDropEpoch);
+        CollectionAssert.AreEqual(straightSeen.Epochs.Select(e => e.HeldOutLoss).ToList(), resumed.State.History.Select(e => e.HeldOutLoss).ToList());
         Assert.IsLessThanOrEqualTo(1e-5, MaxDifference(straight.Model, resumed.Model));
     }
 
@@ -166,6 +177,9 @@ public sealed class RecreationTrainingTests
         var tooFew = Assert.ThrowsExactly<ArgumentException>(() =>
             RecreationTraining.TrainInpainter(InpainterSpec.Lite, data, 4, Short with { HeldOut = 40 }, CPU, new Recorder()));
         StringAssert.Contains(tooFew.Message, "after holding out 40");
+        var dropsAlone = Assert.ThrowsExactly<ArgumentException>(() =>
+            RecreationTraining.TrainInpainter(InpainterSpec.Lite, data, 4, Short with { HeldOut = 8, LearningRateDrops = 1 }, CPU, new Recorder()));
+        StringAssert.Contains(dropsAlone.Message, "--patience");
     }
 
     [TestMethod]

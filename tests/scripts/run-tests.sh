@@ -83,7 +83,7 @@ tar -C "$tmp/gpu-stub" -cJf "$gpu_repo/artifacts/pdnn-gpu.tar.xz" pdnn-gpu && ta
 gpu() { (cd "$gpu_repo" && PDNN_STUB_LOG=$tmp/gpu-calls.log PDNN_GPU_WORK=$tmp/gpu-work OUT=$tmp/gpu-out PDNN_SKIP_BENCH=1 \
          PDNN_RUNS="$1" bash scripts/gpu/adversarial-training.sh 300) > "$tmp/gpu.out" 2>&1; }
 if gpu "inpainter-lite-g4-full resnet20-long160" &&
-   grep -q -- '^train-inpainter --data .*/cifar10 --seed 0 --device cuda --max-minutes [0-9.]* --out .*/inpainter-lite-g4-full --size lite --epochs 100 --held-out 5000 --patience 3 --classifier models/resnet20-cifar10 --cell 4 --batch-size 64 --lr 2e-3$' "$tmp/gpu-calls.log" &&
+   grep -q -- '^train-inpainter --data .*/cifar10 --seed 0 --device cuda --max-minutes [0-9.]* --out .*/inpainter-lite-g4-full --size lite --epochs 100 --held-out 5000 --patience 3 --lr-drops 2 --classifier models/resnet20-cifar10 --cell 4 --batch-size 64 --lr 2e-3$' "$tmp/gpu-calls.log" &&
    grep -q -- '^train-classifier --data .*/cifar10 --arch resnet20 --batch-size 128 --seed 0 --device cuda --max-minutes [0-9.]* --out .*/resnet20-long160 --epochs 160 --lr 0.1 --schedule Cosine$' "$tmp/gpu-calls.log" &&
    ! grep -q -- '^train-inpainter.*--arch' "$tmp/gpu-calls.log" && [ -f "$tmp/gpu-out/results.tar.xz" ]; then
   pass "gpu/adversarial-training.sh: a recreation run gets train-inpainter and its options, a classifier run train-classifier's, results packed"

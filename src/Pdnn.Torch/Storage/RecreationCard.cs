@@ -21,6 +21,8 @@ public sealed record RecreationCard
     public int? HeldOut { get; init; }
     /// <summary>Epochs without a lower held-out loss after which the run stopped; null: it ran all its epochs.</summary>
     public int? Patience { get; init; }
+    /// <summary>With --lr-drops: how many times the learning rate was halved when the held-out loss stalled.</summary>
+    public int? LearningRateDrops { get; init; }
     /// <summary>The epoch whose weights these are (the lowest held-out loss), when images were held out.</summary>
     public int? KeptEpoch { get; init; }
     /// <summary>Why the run ended: "completed", or the held-out loss stopped improving.</summary>

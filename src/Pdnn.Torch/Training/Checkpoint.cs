@@ -26,6 +26,9 @@ public sealed record TrainingState
     // Recreation runs with held-out images: the epoch with the lowest held-out loss so far (its weights: <checkpoint>.best/weights.bin).
     public int? BestHeldOutEpoch { get; init; }
     public double? BestHeldOutLoss { get; init; }
+    // Recreation runs with learning-rate drops: how many were made (the rate is the initial one halved as often), and when.
+    public int LearningRateDrops { get; init; }
+    public int? LastDropEpoch { get; init; }
     /// <summary>Set when a recreation run stopped because its held-out loss had stopped improving (its patience ran out).</summary>
     public string? Converged { get; init; }
     /// <summary>Set when the run ended at its budget (<see cref="TrainOptions.FinishAtBudget"/>): how far it got.</summary>

@@ -27,15 +27,22 @@ public sealed record RecreationTrainOptions
     /// <summary>With <see cref="HeldOut"/>: end the run (completed) once the held-out loss has not improved for this many
     /// epochs: "until the held-out loss stops improving", with <see cref="Epochs"/> as the ceiling. Null: all epochs.</summary>
     public int? Patience { get; init; }
+    /// <summary>With <see cref="Patience"/>: the first this many times the patience runs out, halve the learning rate and go
+    /// on (counting patience afresh) instead of stopping. At a constant rate Adam's weights, and so the batch-norm
+    /// statistics the held-out loss is measured with, keep moving; the halvings let the loss settle before the run ends.</summary>
+    public int LearningRateDrops { get; init; }
 
     public string Identity(string what) =>
-        $"{what}|{Epochs}|{BatchSize}|{LearningRate}|{Seed}" + (HeldOut > 0 ? $"|held-out:{HeldOut}|patience:{Patience}" : "");
+        $"{what}|{Epochs}|{BatchSize}|{LearningRate}|{Seed}" +
+        (HeldOut > 0 ? $"|held-out:{HeldOut}|patience:{Patience}" + (LearningRateDrops > 0 ? $"|lr-drops:{LearningRateDrops}" : "") : "");
 
     internal RecreationTrainOptions Validated()
     {
         if (HeldOut < 0) throw new ArgumentOutOfRangeException(nameof(HeldOut), $"the held-out count must be >= 0, got {HeldOut}.");
         if (Patience is { } p && p < 1) throw new ArgumentOutOfRangeException(nameof(Patience), $"patience must be at least 1 epoch, got {p}.");
         if (Patience != null && HeldOut == 0) throw new ArgumentException("patience needs held-out images to watch (set HeldOut, --held-out).", nameof(Patience));
+        if (LearningRateDrops < 0) throw new ArgumentOutOfRangeException(nameof(LearningRateDrops), $"learning-rate drops must be >= 0, got {LearningRateDrops}.");
+        if (LearningRateDrops > 0 && Patience == null) throw new ArgumentException("learning-rate drops happen when the patience runs out: set Patience (--patience) too.", nameof(LearningRateDrops));
         return this;
     }
 }
@@ -189,6 +196,8 @@ public static class RecreationTraining
             Checkpoint.LoadOptimizer(checkpointDir!, optimizer);
             observer.Message($"resuming {what} from {checkpointDir}: epoch {state.Epoch + 1}, step {state.StepInEpoch}");
         }
+        double learningRate = options.LearningRate * Math.Pow(0.5, state.LearningRateDrops);
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
 
         using var images = new DeviceImages(data, device);
         using var heldOutImages = heldOut != null ? new DeviceImages(heldOut, device) : null;
@@ -199,7 +208,7 @@ public static class RecreationTraining
         string? stop = null;
         model.train();
         observer.Message($"training {what} on {data.Count} images, {options.Epochs} epochs" +
-                         (heldOut != null ? $"; {heldOut.Count} held out{(options.Patience is { } p ? $", stopping after {p} epochs without a lower held-out loss" : "")}" : ""));
+                         (heldOut != null ? $"; {heldOut.Count} held out{(options.Patience is { } p ? $", {(options.LearningRateDrops > 0 ? $"halving the learning rate (at most {options.LearningRateDrops} times), then stopping," : "stopping")} after {p} epochs without a lower held-out loss" : "")}" : ""));
         while (state.Epoch < options.Epochs && state.Converged == null && stop == null)
         {
             int epoch = state.Epoch;
@@ -225,7 +234,7 @@ public static class RecreationTraining
                     };
                 }
                 observer.Step(new StepProgress(epoch + 1, options.Epochs, step + 1, steps, state.EpochLossSum / state.EpochSeen, double.NaN,
-                                               (state.EpochSeen - seenBefore) / epochClock.Elapsed.TotalSeconds, options.LearningRate));
+                                               (state.EpochSeen - seenBefore) / epochClock.Elapsed.TotalSeconds, learningRate));
                 stepsThisRun++;
                 if (options.MaxSteps is { } maxSteps && stepsThisRun >= maxSteps) stop = $"step budget of {maxSteps} reached";
                 if (options.MaxMinutes is { } max && clock.Elapsed.TotalMinutes >= max) stop = $"time budget of {max} min reached";
@@ -247,10 +256,21 @@ public static class RecreationTraining
                         best = BestWeights.Of(model, checkpointDir != null ? BestFile(checkpointDir) : null);
                         state = state with { BestHeldOutEpoch = epoch + 1, BestHeldOutLoss = h };
                     }
-                    else if (options.Patience is { } patience && epoch + 1 - state.BestHeldOutEpoch!.Value >= patience)
+                    else if (options.Patience is { } patience && epoch + 1 - Math.Max(state.BestHeldOutEpoch!.Value, state.LastDropEpoch ?? 0) >= patience)
                     {
-                        state = state with { Converged = $"held-out loss not below epoch {state.BestHeldOutEpoch}'s {state.BestHeldOutLoss:F4} for {patience} epochs" };
-                        observer.Message($"stopping: the {state.Converged}");
+                        string why = $"held-out loss not below epoch {state.BestHeldOutEpoch}'s {state.BestHeldOutLoss:F4} for {patience} epochs";
+                        if (state.LearningRateDrops < options.LearningRateDrops)
+                        {
+                            state = state with { LearningRateDrops = state.LearningRateDrops + 1, LastDropEpoch = epoch + 1 };
+                            learningRate = options.LearningRate * Math.Pow(0.5, state.LearningRateDrops);
+                            foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
+                            observer.Message($"{why}: learning rate halved to {learningRate:G3} (drop {state.LearningRateDrops} of {options.LearningRateDrops})");
+                        }
+                        else
+                        {
+                            state = state with { Converged = why + (options.LearningRateDrops > 0 ? $" after {options.LearningRateDrops} learning-rate drops" : "") };
+                            observer.Message($"stopping: the {state.Converged}");
+                        }
                     }
                 }
             }
