@@ -64,6 +64,15 @@ public static class Checkpoint
         if (Directory.Exists(old)) Directory.Delete(old, true);
     }
 
+    /// <summary>Writes <paramref name="model"/>'s weights to <paramref name="file"/> under a temporary name, then moves it
+    /// into place, so an interruption leaves the previous file whole.</summary>
+    public static void SaveWeights(torch.nn.Module model, string file)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+        model.save(file + ".writing");
+        File.Move(file + ".writing", file, overwrite: true);
+    }
+
     /// <summary>The run's state and the model's weights (load them before moving the model to a GPU, then make the optimiser).</summary>
     public static TrainingState LoadWeights(string dir, torch.nn.Module model)
     {

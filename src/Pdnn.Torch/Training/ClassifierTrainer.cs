@@ -201,7 +201,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                     {
                         best?.Dispose();
                         best = CopyOf(evaluated, spec, train.ClassNames.Count);
-                        if (checkpointDir != null) SaveWeights(best, BestRobustFile(checkpointDir));
+                        if (checkpointDir != null) Checkpoint.SaveWeights(best, BestRobustFile(checkpointDir));
                         state = state with { BestRobustEpoch = epoch + 1, BestRobustPgd = Math.Max(state.BestRobustPgd, check.Pgd10) };
                     }
                 }
@@ -296,13 +296,6 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         var copy = new CifarResNet(spec, classes);
         copy.load_state_dict(model.state_dict());
         return copy;
-    }
-
-    static void SaveWeights(CifarResNet model, string file)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-        model.save(file + ".writing");
-        File.Move(file + ".writing", file, overwrite: true);
     }
 
     static CifarResNet LoadWeights(ResNetSpec spec, int classes, string file)

@@ -16,12 +16,7 @@ sealed class BestWeights : IDisposable
     /// <summary>The model's weights as they are now, also written to <paramref name="file"/> when given.</summary>
     public static BestWeights Of(nn.Module model, string? file)
     {
-        if (file != null)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-            model.save(file + ".writing");
-            File.Move(file + ".writing", file, overwrite: true);
-        }
+        if (file != null) Checkpoint.SaveWeights(model, file);
         return new BestWeights(Snapshot(model));
     }
 
