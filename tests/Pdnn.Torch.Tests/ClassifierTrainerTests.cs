@@ -155,6 +155,26 @@ public sealed class ClassifierTrainerTests
     }
 
     [TestMethod]
+    public void AFinishedRunResumedTakesNoMoreSteps()
+    {
+        // A run that finished at its budget can die before its model is saved (a T run did, on 2026-11-28, in the final
+        // test); the checkpoint says it finished, so the same command with --resume gives the weights it finished
+        // with. (It used to go on for another budget: here 3 more steps and a different model.)
+        var checkpoint = Path.Combine(TestPaths.NewTempDir(), "checkpoint");
+        var options = Tiny with { MaxSteps = 3, FinishAtBudget = true };
+        var finished = Train(options, Small, checkpoint);
+        Assert.IsTrue(finished.Completed);
+        Assert.AreEqual(finished.State.FinishedAtBudget, Checkpoint.ReadState(checkpoint).FinishedAtBudget, "the checkpoint does not record the finish");
+
+        var resumed = Train(options, Small, checkpoint, resume: true);
+        Assert.IsTrue(resumed.Completed);
+        Assert.AreEqual((0, 3, 3L), (resumed.State.Epoch, resumed.State.StepInEpoch, resumed.State.GlobalStep));
+        Assert.AreEqual(finished.State.FinishedAtBudget, resumed.State.FinishedAtBudget);
+        foreach (var (name, tensor) in finished.Model.state_dict())
+            Assert.IsTrue(tensor.allclose(resumed.Model.state_dict()[name], rtol: 0, atol: 0), $"{name}: resuming a finished run changed its weights");
+    }
+
+    [TestMethod]
     public void ATimeBudgetedScheduleRunsToItsEndWhenTheBudgetIsSpent()
     {
         // 6 s of one-cycle schedule, with room for far more epochs than that: the run ends on the budget, not on the

@@ -93,7 +93,9 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                 Checkpoint.LoadAverage(checkpointDir!, average.Model);
                 average.Updates = state.GlobalStep;
             }
-            observer.Message($"resuming from {checkpointDir}: epoch {state.Epoch + 1}, step {state.StepInEpoch}, {state.ElapsedSeconds / 60:F1} min trained so far");
+            observer.Message(state.FinishedAtBudget != null
+                ? $"{checkpointDir} holds a run that has finished ({state.FinishedAtBudget}); no more steps, only its final weights"
+                : $"resuming from {checkpointDir}: epoch {state.Epoch + 1}, step {state.StepInEpoch}, {state.ElapsedSeconds / 60:F1} min trained so far");
         }
 
         using var trainImages = new DeviceImages(train, device);
@@ -124,7 +126,10 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
             ? LearningRateSchedule.BudgetedStep(state.GlobalStep, totalSteps, elapsedBefore + clock.Elapsed.TotalSeconds, budget * 60 - checkSeconds)
             : state.GlobalStep;
         // A budget spent before the first step (a resume with --max-minutes 0 that only finishes the run) takes none.
-        string? stopReason = options.FinishAtBudget && state.Epoch < options.Epochs ? StopReason(clock, 0) : null;
+        // A run that already finished at its budget (its process died before the model was saved) takes no more steps:
+        // resuming it gives the weights it finished with.
+        string? stopReason = state.FinishedAtBudget
+                             ?? (options.FinishAtBudget && state.Epoch < options.Epochs ? StopReason(clock, 0) : null);
         model.train();
 
         while (state.Epoch < options.Epochs && stopReason == null)
@@ -232,15 +237,20 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         }
 
         state = state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds };
+        bool finishedBefore = state.FinishedAtBudget != null;
         if (scheduleSpent && state.StoppedOnCollapse == null)
             state = state with { FinishedAtBudget = $"learning-rate schedule of {options.ScheduleMinutes} min run to its end: ended in epoch {state.Epoch} of at most {options.Epochs}, {state.ElapsedSeconds / 60:F1} min of training in all" };
-        else if (state.Epoch < options.Epochs && state.StoppedOnCollapse == null && options.FinishAtBudget && stopReason != null
+        else if (!finishedBefore && state.Epoch < options.Epochs && state.StoppedOnCollapse == null && options.FinishAtBudget && stopReason != null
             && !options.Interrupt.IsCancellationRequested)
             state = state with
             {
                 FinishedAtBudget = $"{stopReason}: ended with {state.Epoch} of {options.Epochs} epochs" +
                                    (state.StepInEpoch > 0 ? $" and {state.StepInEpoch} steps of the next" : "") + $", {state.ElapsedSeconds / 60:F1} min of training in all",
             };
+        // The checkpoint records the finish, so that a resume after a crash in what follows (the final test, the save)
+        // does not train on.
+        if (state.FinishedAtBudget != null && !finishedBefore && checkpointDir != null)
+            Checkpoint.Save(checkpointDir, model, optimizer, state, average?.Model);
         bool completed = state.Epoch >= options.Epochs || state.StoppedOnCollapse != null || state.FinishedAtBudget != null;
         int kept = state.Epoch;
         if (completed && options.Keep == KeepWeights.BestRobust && best != null && state.BestRobustEpoch is { } bestEpoch)
