@@ -25,7 +25,7 @@ static class ClassifierTraining
         var result = SpectreTrainingObserver.Show(observer =>
             new ClassifierTrainer(options, device.Device, observer).Run(train, test, checkpointDir, resume, recreation == null ? null : recreation.Apply, initial,
                 // In bfloat16 the recreation's network runs in bfloat16 too inside training steps (crafting through it dominates).
-                recreation != null && options.Precision == TrainingPrecision.BFloat16 ? recreation.BFloat16() : null));
+                recreation != null && options.Precision == TrainingPrecision.BFloat16 && !options.RecreateOnce ? recreation.BFloat16() : null));
         WriteHistory(Path.Combine(outDir, "history.csv"), result.State.History);
 
         if (result.State.StoppedOnCollapse != null)

@@ -44,6 +44,7 @@ static class TrainClassifierCommand
         var attackStepSize = new Option<string?>("--attack-step-size") { Description = "Inner step size, e.g. 2/255 (default: ε for fgsm, 1.25ε for fgsm-rs, 2.5ε/steps for pgd and trades)." };
         var cleanWeight = new Option<double>("--clean-weight") { Description = "Weight w of the clean loss: (1 − w)·CE(adversarial) + w·CE(clean); 0.5 is Goodfellow's mixing.", DefaultValueFactory = _ => 0.0 };
         var tradesBeta = new Option<double>("--trades-beta") { Description = "TRADES' β (weight of the KL term).", DefaultValueFactory = _ => 6.0 };
+        var recreateOnce = new Option<bool>("--recreate-once") { Description = "With --recreation (FIR): recreate the training and test images once before the first step and augment the stored recreations, instead of recreating every augmented batch; epochs then cost what plain ones do. Not for NSR (its noise is drawn afresh at each call) or adversarial training." };
         var craftThrough = new Option<string>("--craft-through") { Description = "With --recreation: craft against the whole φDNN (phi-dnn: noise/masks, recreation and classifier, fresh randomness at each step) or against the classifier alone, then recreate (classifier: the paper's cheaper variant).", DefaultValueFactory = _ => "phi-dnn" };
         var heldOut = new Option<int?>("--held-out") { Description = "Training images held out for the per-epoch clean/FGSM/PGD-10 check (default 1000 with --adversarial, else 0)." };
         var onCollapse = new Option<string>("--on-collapse") { Description = "When the held-out check sees catastrophic overfitting: continue (report it) or stop.", DefaultValueFactory = _ => "continue" };
@@ -54,7 +55,7 @@ static class TrainClassifierCommand
         var command = new Command("train-classifier", "Train a CIFAR-style ResNet classifier with TorchSharp; checkpoints, resumes, stops at a time budget.")
         {
             data, testData, arch, epochs, batch, lr, momentum, weightDecay, schedule, labelSmoothing, noAugment, seed,
-            device, output, resume, maxMinutes, scheduleMinutes, ema, trainLimit, imageSize, centerCrop, noCache, recreationOption, init, prune,
+            device, output, resume, maxMinutes, scheduleMinutes, ema, trainLimit, imageSize, centerCrop, noCache, recreationOption, recreateOnce, init, prune,
             adversarial, eps, attackSteps, attackStepSize, cleanWeight, tradesBeta, craftThrough, heldOut, onCollapse, keep, precision, onBudget,
         };
         command.SetAction(r => CommonOptions.Run(() =>
@@ -117,7 +118,9 @@ static class TrainClassifierCommand
             var initial = r.GetValue(init) is { } initDir ? ClassifierFile.Load(initDir, deviceChoice.Device) : ((CifarResNet, ModelCard)?)null;
             if (initial is { } i && i.Item2.Architecture != options.Architecture)
                 throw new ArgumentException($"--init {r.GetValue(init)} holds a {i.Item2.Architecture}, not the --arch {options.Architecture} to train.");
-            options = options with { Recreation = recreation?.Description, InitialWeights = r.GetValue(init) };
+            if (r.GetValue(recreateOnce) && recreation == null)
+                throw new ArgumentException("--recreate-once needs --recreation (the recreation to apply once).");
+            options = options with { Recreation = recreation?.Description, RecreateOnce = r.GetValue(recreateOnce), InitialWeights = r.GetValue(init) };
             var size = CommonOptions.ParseSize(r.GetValue(imageSize));
             var train = CommonOptions.LoadData(r.GetValue(data)!, Split.Train, size, r.GetValue(noCache), CommonOptions.Mode(r.GetValue(centerCrop)));
             if (r.GetValue(trainLimit) is { } limit) train = train.Sample(Positive(limit, "--train-limit"), options.Seed);

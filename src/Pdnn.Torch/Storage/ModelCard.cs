@@ -37,6 +37,9 @@ public sealed record ModelCard
     public int Seed { get; init; }
     /// <summary>The recreation the classifier was trained and tested on (the paper's subscript T), if any.</summary>
     public string? Recreation { get; init; }
+    /// <summary>True when the training images were recreated once and the recreations augmented (--recreate-once); null:
+    /// every augmented batch was recreated.</summary>
+    public bool? RecreatedOnce { get; init; }
     public string? InitialWeights { get; init; }
     /// <summary>Magnitude pruning: the fraction of conv/linear weights that are zero (measured on the saved weights), if pruned.</summary>
     public double? Sparsity { get; init; }

@@ -3,6 +3,7 @@ using Pdnn.Data;
 using Pdnn.Torch.Evaluation;
 using Pdnn.Torch.Models;
 using Pdnn.Torch.Training.Adversarial;
+using Pdnn.Torch.Training.Recreation;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -46,6 +47,10 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
             throw new ArgumentException("a training-step recreation was given without the recreation it stands for.", nameof(stepRecreate));
         if (train.Count < options.BatchSize)
             throw new ArgumentException($"the training set has {train.Count} images, fewer than one batch of {options.BatchSize}.");
+        if (options.RecreateOnce && (recreate == null || stepRecreate != null || options.Adversarial.Enabled || options.HeldOut > 0))
+            throw new ArgumentException(recreate == null ? "recreating the training set once needs the recreation to apply."
+                : "recreating the training set once is for plain training on recreations: adversarial training and the held-out checks craft from the raw images, " +
+                  "and a separate training-step recreation has nothing to run on.");
         var dataIdentity = $"{train.Source}|{train.Count}|{string.Join(",", train.ClassNames)}";
         var adversary = options.Adversarial.Enabled ? new TrainingAdversary(options.Adversarial) : null;
         ImageDataset? heldOut = null;
@@ -98,6 +103,16 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                 : $"resuming from {checkpointDir}: epoch {state.Epoch + 1}, step {state.StepInEpoch}, {state.ElapsedSeconds / 60:F1} min trained so far");
         }
 
+        // Recreated once (TrainOptions.RecreateOnce): from here on the stored recreations are the images, for the steps and
+        // the per-epoch test alike (the caller's final test goes through the live recreation). Skipped for a run that has
+        // nothing left to train.
+        if (options.RecreateOnce && state.FinishedAtBudget == null && state.Epoch < options.Epochs)
+        {
+            string name = options.Recreation ?? "the recreation";
+            train = RecreatedOnce.Of(train, recreate!, name, device, progress: RecreatedOnce.Messages(observer, "the training images", train.Count));
+            if (test != null) test = RecreatedOnce.Of(test, recreate!, name, device, progress: RecreatedOnce.Messages(observer, "the test images", test.Count));
+            recreate = null;
+        }
         using var trainImages = new DeviceImages(train, device);
         using var testImages = test != null ? new DeviceImages(test, device) : null;
         using var heldOutImages = heldOut != null ? new DeviceImages(heldOut, device) : null;

@@ -19,6 +19,13 @@ public sealed record TrainOptions
     public int Seed { get; init; }
     /// <summary>The recreation the classifier learns on (the paper's subscript T), if any: its description.</summary>
     public string? Recreation { get; init; }
+    /// <summary>
+    /// With a recreation: recreate the training and test images once, before the first step, and augment the stored
+    /// recreations, instead of recreating every augmented batch (crop and flip then act on recreations rather than before
+    /// them). Several times faster for FIR; refused for a random recreation (NSR) and for adversarial training, which
+    /// needs the raw images.
+    /// </summary>
+    public bool RecreateOnce { get; init; }
     /// <summary>Where the initial weights came from (fine-tuning), if not from the seed.</summary>
     public string? InitialWeights { get; init; }
     /// <summary>Adversarial training: the adversary, ε, steps, mixing, and where examples are crafted.</summary>
@@ -72,5 +79,6 @@ public sealed record TrainOptions
         (Sparsity > 0 ? $"|sparsity:{Sparsity}" : "") +
         (Precision != TrainingPrecision.Float32 ? $"|precision:{Precision}" : "") +
         (ScheduleMinutes is { } m ? $"|schedule-minutes:{m}" : "") +
-        (WeightAverageDecay > 0 ? $"|weight-average:{WeightAverageDecay}" : "");
+        (WeightAverageDecay > 0 ? $"|weight-average:{WeightAverageDecay}" : "") +
+        (RecreateOnce ? "|recreate-once" : "");
 }

@@ -29,6 +29,7 @@ public static class TrainingCard
         Augment = options.Augment,
         Seed = options.Seed,
         Recreation = options.Recreation,
+        RecreatedOnce = options.RecreateOnce ? true : null,
         InitialWeights = options.InitialWeights,
         Sparsity = options.Sparsity > 0 ? MagnitudePruning.MeasuredSparsity(result.Model) : null,
         TrainingPrecision = options.Precision == TrainingPrecision.BFloat16 ? "bfloat16" : null,
