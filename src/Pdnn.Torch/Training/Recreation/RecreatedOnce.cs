@@ -13,7 +13,8 @@ namespace Pdnn.Torch.Training.Recreation;
 /// </summary>
 public static class RecreatedOnce
 {
-    // Floats in [0,1] to bytes at every batch: a scalar held for the process, not one made per call (see GcSafe).
+    // Floats in [0,1] to bytes at every batch: scalars held for the process (this one and GcSafe's), none made per call
+    // (TorchSharp 0.107 can free an implicit one while libtorch still reads it; see GcSafe).
     static readonly Scalar MaxByte = 255f;
 
     /// <summary>The recreations of every image of <paramref name="data"/> (rounded to 8 bits: 1/510 at most from the
@@ -32,7 +33,7 @@ public static class RecreatedOnce
             using var noGrad = no_grad();
             int n = Math.Min(batchSize, data.Count - start);
             var (x, _) = images.Range(start, n);
-            var bytes = recreate(x).clamp(0, 1).mul(MaxByte).round().to(ScalarType.Byte).cpu();
+            var bytes = recreate(x).clamp(GcSafe.Zero, GcSafe.One).mul(MaxByte).round().to(ScalarType.Byte).cpu();
             bytes.data<byte>().CopyTo(pixels, start * data.ImageSize);
             progress?.Invoke(start + n);
         }
