@@ -4,9 +4,9 @@
 // Run from the repository root: dotnet run -c Release --project samples/EvaluateRobustness
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pdnn.Attacks.Evaluation;
-using Pdnn.Attacks.MLNet;
 using Pdnn.Data;
+using Pdnn.Evaluation;
+using Pdnn.Evaluation.MLNet;
 using Pdnn.MLNet;
 
 var models = ShippedModels.FindFolder() ?? throw new DirectoryNotFoundException("run from the repository (models/ not found)");

@@ -79,7 +79,7 @@ public sealed class ChainTwin : IDisposable
     }
 
     /// <summary>The transformers of a fitted chain, nested chains opened, in order.</summary>
-    internal static IEnumerable<ITransformer> Flatten(ITransformer model) =>
+    public static IEnumerable<ITransformer> Flatten(ITransformer model) =>
         model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [model];
 
     static TwinStage Twin(BatchedImageTransformer stage, Device device, List<IDisposable> owned)

@@ -3,8 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pdnn.Attacks.MLNet;
 using Pdnn.Data;
+using Pdnn.Evaluation.MLNet;
 using Pdnn.MLNet;
 using Spectre.Console;
 

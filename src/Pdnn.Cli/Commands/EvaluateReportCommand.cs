@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Pdnn.Attacks.Reports;
+using Pdnn.Evaluation.Reports;
 using Spectre.Console;
 
 namespace Pdnn.Cli.Commands;

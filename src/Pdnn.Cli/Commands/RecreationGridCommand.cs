@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.ML;
 using Pdnn.Attacks.Twins;
 using Pdnn.Data;
+using Pdnn.Figures;
 using Pdnn.MLNet;
 using Pdnn.MLNet.Transforms;
 using Pdnn.Torch.Models.Recreation;

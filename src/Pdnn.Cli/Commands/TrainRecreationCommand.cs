@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Pdnn.Data;
+using Pdnn.Figures;
 using Pdnn.Onnx;
 using Pdnn.Torch.Devices;
 using Pdnn.Torch.Evaluation;

@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 using Pdnn.Attacks.Attacks;
 using static TorchSharp.torch;
 
-namespace Pdnn.Attacks.Evaluation;
+namespace Pdnn.Evaluation;
 
 /// <summary>The budgets of the attacks an evaluation runs (defaults: the paper's ε and DE settings, AutoAttack-like steps).</summary>
 public sealed record AttackSettings

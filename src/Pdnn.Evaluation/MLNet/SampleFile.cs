@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace Pdnn.Attacks.MLNet;
+namespace Pdnn.Evaluation.MLNet;
 
 /// <summary>
 /// The sampled images of an evaluation, kept in a temporary file (float32, in sample order) rather than in memory: the

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Pdnn.Attacks.Evaluation;
 
-namespace Pdnn.Attacks.Reports;
+namespace Pdnn.Evaluation.Reports;
 
 /// <summary>One defence's evaluation, with what is needed to reproduce it; <paramref name="Seconds"/>: time spent on its units of work (summed over resumed runs and shards).</summary>
 public sealed record DefenceResult(string Defence, string Description, string Twin, EvaluationReport Report, string Data, string Command,

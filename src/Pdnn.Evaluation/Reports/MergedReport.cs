@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Pdnn.Attacks.Evaluation;
 using Pdnn.Data;
+using Pdnn.Figures;
 
-namespace Pdnn.Attacks.Reports;
+namespace Pdnn.Evaluation.Reports;
 
 /// <summary>One defence's stored evaluation (a folder written by <see cref="EvaluationFiles.Write"/>).</summary>
 public sealed record StoredResult(string Folder, string Defence, string Description, int Count, AttackSummary Clean,

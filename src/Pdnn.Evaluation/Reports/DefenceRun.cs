@@ -1,9 +1,8 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Pdnn.Attacks.Evaluation;
-using Pdnn.Attacks.MLNet;
+using Pdnn.Evaluation.MLNet;
 
-namespace Pdnn.Attacks.Reports;
+namespace Pdnn.Evaluation.Reports;
 
 /// <summary>
 /// What one defence's evaluation is to do, stored as plan.json beside its journals, so that its results can be derived

@@ -2,7 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Pdnn.MLNet.Execution;
 
-namespace Pdnn.Attacks.MLNet;
+namespace Pdnn.Evaluation.MLNet;
 
 /// <summary>Reads images and class indices out of a data view; labels may be class names, keys or integer indices.</summary>
 static class LabelReader

@@ -4,13 +4,12 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pdnn.Attacks.Evaluation;
 using Pdnn.Attacks.Twins;
 using Pdnn.MLNet.Execution;
 using Pdnn.Torch.Devices;
 using static TorchSharp.torch;
 
-namespace Pdnn.Attacks.MLNet;
+namespace Pdnn.Evaluation.MLNet;
 
 /// <summary>What an <see cref="AttackEvaluator"/> runs, and on which rows.</summary>
 public sealed record AttackEvaluatorOptions

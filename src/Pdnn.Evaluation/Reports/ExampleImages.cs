@@ -1,10 +1,10 @@
 using Pdnn.Attacks.Attacks;
-using Pdnn.Attacks.Evaluation;
 using Pdnn.Attacks.Twins;
 using Pdnn.Data;
+using Pdnn.Figures;
 using static TorchSharp.torch;
 
-namespace Pdnn.Attacks.Reports;
+namespace Pdnn.Evaluation.Reports;
 
 /// <summary>
 /// A PNG a reader can look at: a few test images, their PGD adversarial versions, the perturbation (magnified to fill

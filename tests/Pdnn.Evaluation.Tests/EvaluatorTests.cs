@@ -1,8 +1,8 @@
 using Pdnn.Attacks.Attacks;
-using Pdnn.Attacks.Evaluation;
+using Pdnn.Evaluation;
 using static TorchSharp.torch;
 
-namespace Pdnn.Attacks.Tests;
+namespace Pdnn.Evaluation.Tests;
 
 [TestClass]
 public sealed class EvaluatorTests

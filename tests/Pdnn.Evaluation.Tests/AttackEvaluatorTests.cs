@@ -1,13 +1,13 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pdnn.Attacks.Evaluation;
-using Pdnn.Attacks.MLNet;
 using Pdnn.Data;
+using Pdnn.Evaluation;
+using Pdnn.Evaluation.MLNet;
 using Pdnn.MLNet;
 using Pdnn.Tests;
 using static TorchSharp.torch;
 
-namespace Pdnn.Attacks.Tests;
+namespace Pdnn.Evaluation.Tests;
 
 /// <summary>The evaluator as an ML.NET transformer: a fitted chain + an IDataView of images and labels → per-image outcomes.</summary>
 [TestClass]

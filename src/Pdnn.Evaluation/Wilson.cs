@@ -1,4 +1,4 @@
-namespace Pdnn.Attacks.Evaluation;
+namespace Pdnn.Evaluation;
 
 /// <summary>The Wilson score interval for a binomial proportion (95% by default): honest at 0% and 100% too.</summary>
 public static class Wilson

@@ -1,8 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Pdnn.Attacks.Evaluation;
 
-namespace Pdnn.Attacks.MLNet;
+namespace Pdnn.Evaluation.MLNet;
 
 /// <summary>
 /// The per-image outcomes of an evaluation as an IDataView: one row per image; per-attack values are vectors whose slots

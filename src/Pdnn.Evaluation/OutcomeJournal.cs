@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Pdnn.Attacks.Evaluation;
+namespace Pdnn.Evaluation;
 
 /// <summary>One image's answer in one unit of work: the prediction (clean, or on the attacked image), the perturbation's norms and the queries spent.</summary>
 public sealed record OutcomeLine(long Id, long Label, long Prediction, double Linf = 0, double L2 = 0, long Queries = 0);

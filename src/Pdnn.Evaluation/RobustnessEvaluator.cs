@@ -2,7 +2,7 @@ using Pdnn.Attacks.Attacks;
 using Pdnn.Data;
 using static TorchSharp.torch;
 
-namespace Pdnn.Attacks.Evaluation;
+namespace Pdnn.Evaluation;
 
 /// <summary>One image's outcome under one attack; <paramref name="Queries"/>: model queries a query-only attack spent on it (0 for white-box ones).</summary>
 public sealed record ImageOutcome(int Index, long Label, long CleanPrediction, string Attack, long AdversarialPrediction,

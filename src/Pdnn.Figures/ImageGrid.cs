@@ -1,6 +1,7 @@
+using Pdnn.Data;
 using SkiaSharp;
 
-namespace Pdnn.Data;
+namespace Pdnn.Figures;
 
 /// <summary>A PNG of images in rows (e.g. clean / corrupted / recreated), each row labelled, upscaled for viewing.</summary>
 public static class ImageGrid

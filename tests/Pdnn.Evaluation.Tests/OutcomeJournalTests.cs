@@ -1,7 +1,7 @@
-using Pdnn.Attacks.Evaluation;
+using Pdnn.Evaluation;
 using Pdnn.Tests;
 
-namespace Pdnn.Attacks.Tests;
+namespace Pdnn.Evaluation.Tests;
 
 [TestClass]
 public sealed class OutcomeJournalTests

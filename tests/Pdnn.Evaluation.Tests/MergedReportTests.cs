@@ -1,8 +1,10 @@
-using Pdnn.Attacks.Evaluation;
-using Pdnn.Attacks.Reports;
+using Pdnn.Evaluation;
+using Pdnn.Evaluation.Reports;
+using Pdnn.Figures;
 using Pdnn.Tests;
+using SkiaSharp;
 
-namespace Pdnn.Attacks.Tests;
+namespace Pdnn.Evaluation.Tests;
 
 [TestClass]
 public sealed class MergedReportTests
@@ -30,5 +32,23 @@ public sealed class MergedReportTests
         StringAssert.Contains(table, "| defence | test acc | 1px (DE) | PGD-10 | worst case per run | worst case, every attack |");
         StringAssert.Contains(table, "| NSR | 75.0 [30.1, 95.4] (n=4) | 50.0 [9.5, 90.5] (n=2) | 75.0 [30.1, 95.4] |");
         StringAssert.Contains(table, "| 75.0 [30.1, 95.4]; 50.0 [9.5, 90.5] (n=2) | 50.0 [9.5, 90.5] (n=2) |");
+    }
+
+    [TestMethod]
+    public void TheEpsilonFigureDrawsEachDefenceInAColourOfItsOwn()
+    {
+        var root = TestPaths.NewTempDir();
+        var images = new (long, long, long)[] { (1, 1, 1), (2, 2, 0) };
+        EvaluationFiles.Write(Path.Combine(root, "a", "nsr"), Run("PGD-10", images) with { Curve = [(0, 1.0), (8 / 255.0, 0.5), (16 / 255.0, 0.0)] }, new AttackSettings());
+        EvaluationFiles.Write(Path.Combine(root, "a", "none"), Run("PGD-10", images) with { Defence = "none", Curve = [(0, 0.5), (8 / 255.0, 0.0), (16 / 255.0, 0.0)] }, new AttackSettings());
+
+        MergedReport.Write([Path.Combine(root, "a")], root, "test");
+
+        using var figure = SKBitmap.Decode(Path.Combine(root, "accuracy-vs-eps.png"));
+        Assert.AreEqual((900, 540), (figure.Width, figure.Height));
+        int Pixels(OxyPlot.OxyColor c) => figure.Pixels.Count(p => p.Red == c.R && p.Green == c.G && p.Blue == c.B);
+        Assert.IsGreaterThan(100, Pixels(LinePlot.ColourOf(0)), "the first defence's line");
+        Assert.IsGreaterThan(100, Pixels(LinePlot.ColourOf(1)), "the second defence's line, in a colour of its own");
+        Assert.AreEqual(0, Pixels(LinePlot.ColourOf(2)), "no third line");
     }
 }
