@@ -35,20 +35,23 @@ public sealed class MergedReportTests
     }
 
     [TestMethod]
-    public void TheEpsilonFigureDrawsEachDefenceInAColourOfItsOwn()
+    public void TheFiguresDrawEachDefenceInAStyleOfItsOwn()
     {
         var root = TestPaths.NewTempDir();
         var images = new (long, long, long)[] { (1, 1, 1), (2, 2, 0) };
         EvaluationFiles.Write(Path.Combine(root, "a", "nsr"), Run("PGD-10", images) with { Curve = [(0, 1.0), (8 / 255.0, 0.5), (16 / 255.0, 0.0)] }, new AttackSettings());
-        EvaluationFiles.Write(Path.Combine(root, "a", "none"), Run("PGD-10", images) with { Defence = "none", Curve = [(0, 0.5), (8 / 255.0, 0.0), (16 / 255.0, 0.0)] }, new AttackSettings());
+        EvaluationFiles.Write(Path.Combine(root, "a", "none"), Run("PGD-10", [(1, 1, 1), (2, 0, 0)]) with { Defence = "none", Curve = [(0, 0.5), (8 / 255.0, 0.0), (16 / 255.0, 0.0)] }, new AttackSettings());
 
         MergedReport.Write([Path.Combine(root, "a")], root, "test");
 
-        using var figure = SKBitmap.Decode(Path.Combine(root, "accuracy-vs-eps.png"));
-        Assert.AreEqual((900, 540), (figure.Width, figure.Height));
-        int Pixels(OxyPlot.OxyColor c) => figure.Pixels.Count(p => p.Red == c.R && p.Green == c.G && p.Blue == c.B);
-        Assert.IsGreaterThan(100, Pixels(LinePlot.ColourOf(0)), "the first defence's line");
-        Assert.IsGreaterThan(100, Pixels(LinePlot.ColourOf(1)), "the second defence's line, in a colour of its own");
-        Assert.AreEqual(0, Pixels(LinePlot.ColourOf(2)), "no third line");
+        foreach (var (file, size) in new[] { ("accuracy-vs-eps.png", (900, 540)), ("clean-vs-worst-case.png", (900, 560)) })
+        {
+            using var figure = SKBitmap.Decode(Path.Combine(root, file));
+            Assert.AreEqual(size, (figure.Width, figure.Height), file);
+            int Pixels(OxyPlot.OxyColor c) => figure.Pixels.Count(p => p.Red == c.R && p.Green == c.G && p.Blue == c.B);
+            Assert.IsGreaterThan(40, Pixels(SeriesStyle.Colour(0)), $"{file}: the first defence");
+            Assert.IsGreaterThan(40, Pixels(SeriesStyle.Colour(1)), $"{file}: the second defence, in a colour of its own");
+            Assert.AreEqual(0, Pixels(SeriesStyle.Colour(2)), $"{file}: nothing drawn for a third");
+        }
     }
 }

@@ -19,7 +19,7 @@ namespace Pdnn.Cli.Commands;
 /// <see cref="AttackEvaluator"/> attacks it — white-box attacks through the chain's differentiable twin, query-only
 /// attacks against the chain itself — on n uniformly sampled test images. Writes, per defence, the per-image outcomes
 /// as each unit of work finishes (journal/), then results.json, outcomes.csv and summary.md derived from them; for the
-/// run, summary.md in the paper's layout, accuracy-vs-eps.png and example images. A killed run continues with --resume;
+/// run, summary.md in the paper's layout, accuracy-vs-eps.png, clean-vs-worst-case.png and example images. A killed run continues with --resume;
 /// --shard i/n evaluates one slice, and evaluate-report merges the slices (see <see cref="DefenceRun"/>).
 /// </summary>
 static class EvaluateCommand
@@ -160,7 +160,7 @@ static class EvaluateCommand
             if (part is null)
             {
                 MergedReport.Write([outDir], outDir, $"Robustness, ε = {r.GetValue(eps)} (L∞)", mergeShards: false); // this run's own folders only
-                AnsiConsole.MarkupLineInterpolated($"wrote summary.md, accuracy-vs-eps.png and one folder per defence in {outDir}");
+                AnsiConsole.MarkupLineInterpolated($"wrote summary.md, accuracy-vs-eps.png, clean-vs-worst-case.png and one folder per defence in {outDir}");
             }
             else AnsiConsole.MarkupLineInterpolated($"shard {part} done; once every shard is: pdnn evaluate-report --runs {outDir} --out {outDir}");
             return 0;

@@ -15,7 +15,7 @@ static class EvaluateReportCommand
     public static Command Create()
     {
         var runs = new Option<string>("--runs") { Description = "Comma-separated output folders of pdnn evaluate (a run split with --shard: the --out its shards shared).", Required = true };
-        var output = new Option<string>("--out") { Description = "Folder for summary.md and accuracy-vs-eps.png.", Required = true };
+        var output = new Option<string>("--out") { Description = "Folder for summary.md, accuracy-vs-eps.png and clean-vs-worst-case.png.", Required = true };
         var title = new Option<string>("--title") { Description = "The table's title.", DefaultValueFactory = _ => "Robustness, ε = 8/255 (L∞)" };
         var command = new Command("evaluate-report", "Join pdnn evaluate runs (merging the shards of a split run) into one table (paper's layout, worst case over every attack) and an accuracy-vs-ε figure.")
         {
@@ -27,7 +27,7 @@ static class EvaluateReportCommand
             foreach (var f in folders.Where(f => !Directory.Exists(f))) throw new DirectoryNotFoundException($"--runs: folder '{f}' not found.");
             var table = MergedReport.Write(folders, r.GetValue(output)!, r.GetValue(title)!);
             Console.WriteLine(table);
-            AnsiConsole.MarkupLineInterpolated($"wrote summary.md and accuracy-vs-eps.png in {r.GetValue(output)}");
+            AnsiConsole.MarkupLineInterpolated($"wrote summary.md, accuracy-vs-eps.png and clean-vs-worst-case.png in {r.GetValue(output)}");
             return 0;
         }));
         return command;

@@ -61,8 +61,8 @@ public static class MergedReport
 
     /// <summary>
     /// Reads every defence folder under each run folder (with <paramref name="mergeShards"/>, first merging the shards of
-    /// a run split with --shard, see <see cref="DefenceRun.MergeShards"/>); writes summary.md and accuracy-vs-eps.png
-    /// into <paramref name="outDir"/>.
+    /// a run split with --shard, see <see cref="DefenceRun.MergeShards"/>); writes summary.md, accuracy-vs-eps.png and
+    /// clean-vs-worst-case.png into <paramref name="outDir"/>.
     /// </summary>
     public static string Write(IReadOnlyList<string> runs, string outDir, string title, bool mergeShards = true)
     {
@@ -77,12 +77,16 @@ public static class MergedReport
         var md = new StringBuilder($"# {title}\n\n");
         md.Append($"| defence | test acc | {string.Join(" | ", columns)} | worst case{(multi ? " per run | worst case, every attack" : "")} |\n");
         md.Append($"|---|---|{string.Concat(columns.Select(_ => "---|"))}---|{(multi ? "---|" : "")}\n");
+        var points = new List<ScatterPlot.Item>();
         foreach (var g in byDefence)
         {
             var main = g.OrderByDescending(r => r.Count).First();
             var cells = columns.Select(c => g.SelectMany(r => r.Attacks).FirstOrDefault(a => a.Attack == c) is { } s ? Cell(s, s.Count != main.Count) : "–");
             var outcomes = g.Select(r => r.Outcomes()).ToList(); // read each run's CSV once
             var worst = g.Zip(outcomes, (r, o) => Cell(WorstCase(o), r.Count != main.Count));
+            var mainWorst = WorstCase(outcomes[g.ToList().IndexOf(main)]);
+            points.Add(new(Short.GetValueOrDefault(g.Key, g.Key), 100 * main.Clean.Accuracy, 100 * main.Clean.Low, 100 * main.Clean.High,
+                           100 * mainWorst.Accuracy, 100 * mainWorst.Low, 100 * mainWorst.High));
             md.Append($"| {g.First().Description}{(g.Any(r => r.SkipMisclassified) ? " ‡" : "")} | {Cell(main.Clean, false)} (n={main.Count}) | {string.Join(" | ", cells)} | {string.Join("; ", worst)} |");
             if (multi)
             {
@@ -116,6 +120,10 @@ public static class MergedReport
                 xTicks: Enumerable.Range(0, epsilons.Count).Select(i => (double)i).ToList(),
                 xTickLabel: i => (epsilons[(int)i] * 255).ToString("0.#", CultureInfo.InvariantCulture));
         }
+        // The trade-off a reader compares defences by (issue 9's frontier), on each defence's largest run: the one with
+        // the most images and the tightest intervals; its gradient attacks are the binding ones here.
+        ScatterPlot.SavePng(Path.Combine(outDir, "clean-vs-worst-case.png"), "Clean accuracy and worst case (each defence's largest run)",
+            "clean accuracy % (Wilson 95% interval)", "worst case %: correct under every attack", points);
         return md.ToString();
     }
 
