@@ -287,7 +287,7 @@ public sealed class EvaluateCommandTests
         StringAssert.Contains(summary, "| defence | test acc | 1px (DE 20x2) | FGSM | PGD-3 | worst case |");
         StringAssert.Contains(summary, "| FS: 4-bit squeezing | 90.0 [59.6, 98.2] (n=10) |");
         StringAssert.Contains(summary, "| JPEG (quality 75) | ");
-        foreach (var png in new[] { "accuracy-vs-eps.png", Path.Combine("fs", "examples.png") })
+        foreach (var png in new[] { "accuracy-vs-eps.png", "clean-vs-worst-case.png", Path.Combine("fs", "examples.png") })
             CollectionAssert.AreEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, File.ReadAllBytes(Path.Combine(outDir, png))[..4], png);
     }
 
