@@ -83,8 +83,9 @@ public static class MergedReport
             var main = g.OrderByDescending(r => r.Count).First();
             var cells = columns.Select(c => g.SelectMany(r => r.Attacks).FirstOrDefault(a => a.Attack == c) is { } s ? Cell(s, s.Count != main.Count) : "–");
             var outcomes = g.Select(r => r.Outcomes()).ToList(); // read each run's CSV once
-            var worst = g.Zip(outcomes, (r, o) => Cell(WorstCase(o), r.Count != main.Count));
-            var mainWorst = WorstCase(outcomes[g.ToList().IndexOf(main)]);
+            var worstCases = outcomes.Select(WorstCase).ToList();
+            var worst = g.Zip(worstCases, (r, w) => Cell(w, r.Count != main.Count));
+            var mainWorst = worstCases[g.ToList().IndexOf(main)];
             points.Add(new(Short.GetValueOrDefault(g.Key, g.Key), 100 * main.Clean.Accuracy, 100 * main.Clean.Low, 100 * main.Clean.High,
                            100 * mainWorst.Accuracy, 100 * mainWorst.Low, 100 * mainWorst.High));
             md.Append($"| {g.First().Description}{(g.Any(r => r.SkipMisclassified) ? " ‡" : "")} | {Cell(main.Clean, false)} (n={main.Count}) | {string.Join(" | ", cells)} | {string.Join("; ", worst)} |");
