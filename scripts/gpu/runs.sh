@@ -55,8 +55,8 @@ run_options() {
     fir-g1-adv)              printf '%s\n' --recreation models/inpainter-lite-g1-cifar10 --adversarial fgsm-rs --epochs 15 --lr 0.2 --schedule OneCycle --keep best-robust --held-out 500 ;;
     # Issue 10: the plain ResNet-20 trained longer.
     resnet20-long)           printf '%s\n' --epochs 60 --lr 0.1 --schedule Cosine ;;
-    # Issue 10 again: He et al.'s 160 epochs, as the 60-epoch run (87.91%) flattened short of 90%; begun on a CPU on
-    # 2026-11-28 (models/in-progress/resnet20-long160).
+    # Issue 10 again: He et al.'s 160 epochs, as the 60-epoch run (87.91%) flattened short of 90%; run on a CPU on
+    # 2026-11-28 (models/resnet20-cifar10-long160: 88.56%).
     resnet20-long160)        printf '%s\n' --epochs 160 --lr 0.1 --schedule Cosine ;;
     # Issue 10: T classifiers fine-tuned on recreations of all 50,000 training images (fresh noise or the 10 masks at
     # each step) from t_base, on a budgeted schedule so that each ends with finished weights within its minutes.
