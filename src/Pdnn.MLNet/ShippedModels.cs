@@ -55,6 +55,13 @@ public static class ShippedModels
     /// <summary>The model folder of ResNetpruned.</summary>
     public const string PrunedClassifier = "resnet20-cifar10-pruned80";
 
+    /// <summary>
+    /// FIRadv's inpainter: the first g = 1 inpainter (20,000 training images), whose recreations FIRadv's classifier
+    /// learned on. FIR's own g = 1 inpainter has since been retrained on all 50,000 images; FIRadv keeps the one it was
+    /// trained with, since a classifier is only as robust as the recreations it saw.
+    /// </summary>
+    public const string FirAdvInpainter = "inpainter-lite-g1-cifar10-20k";
+
     /// <summary>NSR's δ (paper, Table 3: Gaussian variance 0.01 and salt-and-pepper 0.01).</summary>
     public static readonly NoiseOptions NsrNoise = new() { GaussianVariance = 0.01, SaltProbability = 0.01, PepperProbability = 0.01 };
 
@@ -128,7 +135,7 @@ public static class ShippedModels
             "nsr-adv" => ml.Transforms.NoisyCorrupt("Image", NsrNoise, seed: seed, randomness: randomness)
                 .Append(ml.Transforms.SuperResolve("Image", File("sr-lite-cifar10", "sr-generator.onnx")))
                 .Append(Adversarial()),
-            "fir-adv" => ml.Transforms.MaskedInpaintAggregate("Image", File("inpainter-lite-g1-cifar10", "inpainter.onnx"), gridCell: 1, seed: seed)
+            "fir-adv" => ml.Transforms.MaskedInpaintAggregate("Image", File(FirAdvInpainter, "inpainter.onnx"), gridCell: 1, seed: seed)
                 .Append(Adversarial()),
             "pruned" => ml.Transforms.RobustClassify(File(PrunedClassifier, "classifier.onnx")),
             "nsr" or "sr" or "nsr-gaussian" or "nsr-sp" => NsrVariant(defence, plain: false),
