@@ -6,7 +6,7 @@ namespace Pdnn.Data;
 /// </summary>
 public static class Seeds
 {
-    public const long OrderStream = 1, AugmentStream = 2, NoiseStream = 3, MaskStream = 4, HeldOutStream = 5, MonitorStream = 6;
+    public const long OrderStream = 1, AugmentStream = 2, NoiseStream = 3, MaskStream = 4, HeldOutStream = 5, MonitorStream = 6, CopyStream = 7;
 
     public static int Derive(long seed, long stream, params long[] indices)
     {

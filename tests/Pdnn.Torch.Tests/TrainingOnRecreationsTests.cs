@@ -70,6 +70,49 @@ public sealed class TrainingOnRecreationsTests
         StringAssert.Contains(refused.Message, "adversarial training");
     }
 
+    /// <summary>Recreated copies are augmented before the recreation: a recreation that marks the top-left pixel leaves it
+    /// marked in every stored copy (cropping or flipping the recreations would move it), the copies of one image differ
+    /// (each has its own crop and flip), labels follow their images copy by copy, and a random recreation is stored with a
+    /// seeded draw per copy, the same on every call.</summary>
+    [TestMethod]
+    public void RecreatedCopiesAreAugmentedBeforeTheRecreationAndSeeded()
+    {
+        var sample = TestData.Train.Sample(60, seed: 2);
+        Func<Tensor, Tensor> mark = x => { var y = x.clone(); y[.., .., 0, 0] = ones(1); return y; };
+        var copies = RecreatedOnce.AugmentedCopies(sample, mark, "mark", CPU, copies: 3, seed: 4, padding: 4, batchSize: 16);
+        Assert.AreEqual(180, copies.Count);
+        for (int i = 0; i < copies.Count; i++)
+            for (int c = 0; c < 3; c++)
+                Assert.AreEqual(255, copies.Image(i)[c * 32 * 32], $"stored image {i}, channel {c}: the marked pixel moved (augmented after the recreation)");
+        int identical = Enumerable.Range(0, 60).Count(i => copies.Image(i).SequenceEqual(copies.Image(60 + i)) && copies.Image(i).SequenceEqual(copies.Image(120 + i)));
+        Assert.IsTrue(identical < 10, $"{identical} of 60 images have three identical copies: the copies were not augmented");
+        CollectionAssert.AreEqual(sample.Labels.Concat(sample.Labels).Concat(sample.Labels).ToArray(), copies.Labels);
+
+        Func<Tensor, Tensor> noisy = x => x + 0.1f * rand_like(x);
+        var a = RecreatedOnce.AugmentedCopies(sample, noisy, "noise", CPU, copies: 2, seed: 4, padding: null, batchSize: 16);
+        var b = RecreatedOnce.AugmentedCopies(sample, noisy, "noise", CPU, copies: 2, seed: 4, padding: null, batchSize: 16);
+        CollectionAssert.AreEqual(a.Pixels, b.Pixels, "the same seed stored different draws");
+        Assert.IsFalse(a.Image(0).SequenceEqual(a.Image(60)), "both copies of an unaugmented image have the same noise: one draw, not one per copy");
+    }
+
+    /// <summary>Epoch e trains on copy e mod K: with copy 1 erased (the recreation blanks every image after the first
+    /// copy), the first epoch is the same as a run whose copies are all real and the second is not, and is at chance.</summary>
+    [TestMethod]
+    public void EachEpochTrainsOnItsOwnCopy()
+    {
+        var options = Tiny with { Epochs = 2, Recreation = "copies", RecreateOnce = true, RecreatedCopies = 2 };
+        var train = TestData.Train.Sample(1024, 0);
+        TrainResult Run(Func<Tensor, Tensor> recreate) =>
+            new ClassifierTrainer(options, CPU, new TextTrainingObserver(TextWriter.Null)).Run(train, null, null, false, recreate);
+        int seen = 0;
+        var secondErased = Run(x => { var y = seen < train.Count ? x.clone() : zeros_like(x); seen += (int)x.shape[0]; return y; }).State.History;
+        var real = Run(x => x.clone()).State.History;
+        Assert.AreEqual(real[0].TrainAccuracy, secondErased[0].TrainAccuracy, 1e-12, "epoch 1 did not read the first (real) copy");
+        Assert.IsTrue(Math.Abs(real[1].TrainAccuracy - secondErased[1].TrainAccuracy) > 0.03,
+            $"epoch 2: {real[1].TrainAccuracy:P1} with a real second copy, {secondErased[1].TrainAccuracy:P1} with an erased one: it did not read the second copy");
+        Assert.IsTrue(secondErased[1].TrainAccuracy <= 0.15, $"epoch 2 reached {secondErased[1].TrainAccuracy:P1} on the erased copy");
+    }
+
     /// <summary>FIR (the shipped g = 8 inpainter, real test images) is deterministic, so its stored recreations are its live
     /// ones rounded to the nearest of 256 levels.</summary>
     [TestMethod]

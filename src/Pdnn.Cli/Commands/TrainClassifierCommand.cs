@@ -44,7 +44,8 @@ static class TrainClassifierCommand
         var attackStepSize = new Option<string?>("--attack-step-size") { Description = "Inner step size, e.g. 2/255 (default: ε for fgsm, 1.25ε for fgsm-rs, 2.5ε/steps for pgd and trades)." };
         var cleanWeight = new Option<double>("--clean-weight") { Description = "Weight w of the clean loss: (1 − w)·CE(adversarial) + w·CE(clean); 0.5 is Goodfellow's mixing.", DefaultValueFactory = _ => 0.0 };
         var tradesBeta = new Option<double>("--trades-beta") { Description = "TRADES' β (weight of the KL term).", DefaultValueFactory = _ => 6.0 };
-        var recreateOnce = new Option<bool>("--recreate-once") { Description = "With --recreation (FIR): recreate the training and test images once before the first step and augment the stored recreations, instead of recreating every augmented batch; epochs then cost what plain ones do. Not for NSR (its noise is drawn afresh at each call) or adversarial training." };
+        var recreateOnce = new Option<bool>("--recreate-once") { Description = "With --recreation (FIR): recreate the training and test images once before the first step and augment the stored recreations, instead of recreating every augmented batch; epochs then cost what plain ones do. Not for NSR (its noise is drawn afresh at each call) unless with --recreated-copies, nor for adversarial training." };
+        var recreatedCopies = new Option<int>("--recreated-copies") { Description = "With --recreate-once: store K recreations of each training image, each of a differently cropped and flipped copy (augmented before the recreation, as recreating every batch does, so FIR's mask seams sit where a test image has them) and with its own noise draw (NSR allowed), and train epoch e on copy e mod K, not augmented afterwards. 0: one copy, augmented after the recreation.", DefaultValueFactory = _ => 0 };
         var craftThrough = new Option<string>("--craft-through") { Description = "With --recreation: craft against the whole φDNN (phi-dnn: noise/masks, recreation and classifier, fresh randomness at each step) or against the classifier alone, then recreate (classifier: the paper's cheaper variant).", DefaultValueFactory = _ => "phi-dnn" };
         var heldOut = new Option<int?>("--held-out") { Description = "Training images held out for the per-epoch clean/FGSM/PGD-10 check (default 1000 with --adversarial, else 0)." };
         var onCollapse = new Option<string>("--on-collapse") { Description = "When the held-out check sees catastrophic overfitting: continue (report it) or stop.", DefaultValueFactory = _ => "continue" };
@@ -55,7 +56,7 @@ static class TrainClassifierCommand
         var command = new Command("train-classifier", "Train a CIFAR-style ResNet classifier with TorchSharp; checkpoints, resumes, stops at a time budget.")
         {
             data, testData, arch, epochs, batch, lr, momentum, weightDecay, schedule, labelSmoothing, noAugment, seed,
-            device, output, resume, maxMinutes, scheduleMinutes, ema, trainLimit, imageSize, centerCrop, noCache, recreationOption, recreateOnce, init, prune,
+            device, output, resume, maxMinutes, scheduleMinutes, ema, trainLimit, imageSize, centerCrop, noCache, recreationOption, recreateOnce, recreatedCopies, init, prune,
             adversarial, eps, attackSteps, attackStepSize, cleanWeight, tradesBeta, craftThrough, heldOut, onCollapse, keep, precision, onBudget,
         };
         command.SetAction(r => CommonOptions.Run(() =>
@@ -120,7 +121,7 @@ static class TrainClassifierCommand
                 throw new ArgumentException($"--init {r.GetValue(init)} holds a {i.Item2.Architecture}, not the --arch {options.Architecture} to train.");
             if (r.GetValue(recreateOnce) && recreation == null)
                 throw new ArgumentException("--recreate-once needs --recreation (the recreation to apply once).");
-            options = options with { Recreation = recreation?.Description, RecreateOnce = r.GetValue(recreateOnce), InitialWeights = r.GetValue(init) };
+            options = options with { Recreation = recreation?.Description, RecreateOnce = r.GetValue(recreateOnce), RecreatedCopies = r.GetValue(recreatedCopies), InitialWeights = r.GetValue(init) };
             var size = CommonOptions.ParseSize(r.GetValue(imageSize));
             var train = CommonOptions.LoadData(r.GetValue(data)!, Split.Train, size, r.GetValue(noCache), CommonOptions.Mode(r.GetValue(centerCrop)));
             if (r.GetValue(trainLimit) is { } limit) train = train.Sample(Positive(limit, "--train-limit"), options.Seed);

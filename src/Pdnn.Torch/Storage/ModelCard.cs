@@ -40,6 +40,9 @@ public sealed record ModelCard
     /// <summary>True when the training images were recreated once and the recreations augmented (--recreate-once); null:
     /// every augmented batch was recreated.</summary>
     public bool? RecreatedOnce { get; init; }
+    /// <summary>With --recreated-copies: how many augmented copies of each training image were recreated and stored;
+    /// null: one, augmented after the recreation (or none stored).</summary>
+    public int? RecreatedCopies { get; init; }
     public string? InitialWeights { get; init; }
     /// <summary>Magnitude pruning: the fraction of conv/linear weights that are zero (measured on the saved weights), if pruned.</summary>
     public double? Sparsity { get; init; }

@@ -51,6 +51,9 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
             throw new ArgumentException(recreate == null ? "recreating the training set once needs the recreation to apply."
                 : "recreating the training set once is for plain training on recreations: adversarial training and the held-out checks craft from the raw images, " +
                   "and a separate training-step recreation has nothing to run on.");
+        if (options.RecreatedCopies < 0 || (options.RecreatedCopies > 0 && !options.RecreateOnce))
+            throw new ArgumentException(options.RecreatedCopies < 0 ? $"the number of recreated copies is {options.RecreatedCopies}; it must be 0 or more."
+                : "recreated copies are stored by recreating the training set once: they need RecreateOnce (--recreate-once).");
         var dataIdentity = $"{train.Source}|{train.Count}|{string.Join(",", train.ClassNames)}";
         var adversary = options.Adversarial.Enabled ? new TrainingAdversary(options.Adversarial) : null;
         ImageDataset? heldOut = null;
@@ -106,11 +109,20 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         // Recreated once (TrainOptions.RecreateOnce): from here on the stored recreations are the images, for the steps and
         // the per-epoch test alike (the caller's final test goes through the live recreation). Skipped for a run that has
         // nothing left to train.
+        // With recreated copies, the training set holds K copies one after another and an epoch reads one of them.
+        int epochImages = train.Count, copies = Math.Max(1, options.RecreatedCopies);
+        bool augmentSteps = options.Augment && options.RecreatedCopies == 0;
         if (options.RecreateOnce && state.FinishedAtBudget == null && state.Epoch < options.Epochs)
         {
             string name = options.Recreation ?? "the recreation";
-            train = RecreatedOnce.Of(train, recreate!, name, device, progress: RecreatedOnce.Messages(observer, "the training images", train.Count));
-            if (test != null) test = RecreatedOnce.Of(test, recreate!, name, device, progress: RecreatedOnce.Messages(observer, "the test images", test.Count));
+            train = options.RecreatedCopies > 0
+                ? RecreatedOnce.AugmentedCopies(train, recreate!, name, device, copies, options.Seed, options.Augment ? Augmentation.Padding(train.Height) : null,
+                    progress: RecreatedOnce.Messages(observer, $"{copies} augmented copies of the training images", copies * train.Count))
+                : RecreatedOnce.Of(train, recreate!, name, device, progress: RecreatedOnce.Messages(observer, "the training images", train.Count));
+            // A random recreation's test images are stored with one seeded draw each: they only watch the training (the
+            // caller's final test draws afresh).
+            if (test != null) test = RecreatedOnce.Of(test, recreate!, name, device, progress: RecreatedOnce.Messages(observer, "the test images", test.Count),
+                                                      drawSeed: options.RecreatedCopies > 0 ? Seeds.Derive(options.Seed, Seeds.CopyStream, -1) : null);
             recreate = null;
         }
         using var trainImages = new DeviceImages(train, device);
@@ -128,7 +140,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
             ? forward : x => forward(stepRecreation(x));
         var best = state.BestRobustEpoch != null && checkpointDir != null && File.Exists(BestRobustFile(checkpointDir))
             ? LoadWeights(spec, train.ClassNames.Count, BestRobustFile(checkpointDir)) : null;
-        int stepsPerEpoch = train.Count / options.BatchSize; // the last partial batch is dropped, as in most CIFAR recipes
+        int stepsPerEpoch = epochImages / options.BatchSize; // the last partial batch is dropped, as in most CIFAR recipes
         long totalSteps = (long)stepsPerEpoch * options.Epochs;
         var clock = Stopwatch.StartNew();
         double elapsedBefore = state.ElapsedSeconds;
@@ -150,7 +162,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         while (state.Epoch < options.Epochs && stopReason == null)
         {
             int epoch = state.Epoch;
-            var order = EpochOrder(train.Count, epoch);
+            var order = EpochOrder(epochImages, epoch, copy: epoch % copies);
             observer.EpochStarted(epoch + 1, options.Epochs, stepsPerEpoch, state.StepInEpoch);
             var epochClock = Stopwatch.StartNew();
             using var lossSum = full(1, state.EpochLossSum, dtype: ScalarType.Float64, device: device);
@@ -171,7 +183,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                     double lr = LearningRateSchedule.At(options.Schedule, options.LearningRate, scheduleStep, totalSteps);
                     foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                     var (x, y) = trainImages.Batch(order.AsSpan(step * options.BatchSize, options.BatchSize));
-                    if (options.Augment) x = Augmentation.CropAndFlip(x, new Random(Seeds.Derive(options.Seed, Seeds.AugmentStream, epoch, step)), Augmentation.Padding(train.Height));
+                    if (augmentSteps) x = Augmentation.CropAndFlip(x, new Random(Seeds.Derive(options.Seed, Seeds.AugmentStream, epoch, step)), Augmentation.Padding(train.Height));
                     // The recreation's noise and the adversary's random start, reproducibly.
                     if (recreate != null || adversary != null) manual_seed(Seeds.Derive(options.Seed, Seeds.NoiseStream, epoch, step));
                     mixed?.Load();
@@ -374,11 +386,12 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         return null;
     }
 
-    /// <summary>The epoch's shuffled image order, a function of (seed, epoch) only.</summary>
-    long[] EpochOrder(int count, int epoch)
+    /// <summary>The epoch's shuffled image order, a function of (seed, epoch) only, over the images of one recreated copy
+    /// (<paramref name="copy"/> k: indices k count to (k + 1) count - 1).</summary>
+    long[] EpochOrder(int count, int epoch, int copy = 0)
     {
         var order = new long[count];
-        for (int i = 0; i < count; i++) order[i] = i;
+        for (int i = 0; i < count; i++) order[i] = (long)copy * count + i;
         new Random(Seeds.Derive(options.Seed, Seeds.OrderStream, epoch)).Shuffle(order);
         return order;
     }

@@ -26,6 +26,13 @@ public sealed record TrainOptions
     /// needs the raw images.
     /// </summary>
     public bool RecreateOnce { get; init; }
+    /// <summary>
+    /// With <see cref="RecreateOnce"/>: store this many recreations of each training image, each of a differently cropped
+    /// and flipped copy (augmentation before the recreation, as recreating every batch does) and each with its own draw of
+    /// a random recreation's noise, and train epoch e on copy e mod K with no augmentation after the recreation. Allows
+    /// NSR. 0: one copy, augmented after the recreation.
+    /// </summary>
+    public int RecreatedCopies { get; init; }
     /// <summary>Where the initial weights came from (fine-tuning), if not from the seed.</summary>
     public string? InitialWeights { get; init; }
     /// <summary>Adversarial training: the adversary, ε, steps, mixing, and where examples are crafted.</summary>
@@ -80,5 +87,6 @@ public sealed record TrainOptions
         (Precision != TrainingPrecision.Float32 ? $"|precision:{Precision}" : "") +
         (ScheduleMinutes is { } m ? $"|schedule-minutes:{m}" : "") +
         (WeightAverageDecay > 0 ? $"|weight-average:{WeightAverageDecay}" : "") +
-        (RecreateOnce ? "|recreate-once" : "");
+        (RecreateOnce ? "|recreate-once" : "") +
+        (RecreatedCopies > 0 ? $"|recreated-copies:{RecreatedCopies}" : "");
 }

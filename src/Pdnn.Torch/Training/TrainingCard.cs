@@ -30,6 +30,7 @@ public static class TrainingCard
         Seed = options.Seed,
         Recreation = options.Recreation,
         RecreatedOnce = options.RecreateOnce ? true : null,
+        RecreatedCopies = options.RecreatedCopies > 0 ? options.RecreatedCopies : null,
         InitialWeights = options.InitialWeights,
         Sparsity = options.Sparsity > 0 ? MagnitudePruning.MeasuredSparsity(result.Model) : null,
         TrainingPrecision = options.Precision == TrainingPrecision.BFloat16 ? "bfloat16" : null,
