@@ -6,7 +6,6 @@
 run_names=(resnet20-adv-fgsm resnet20-adv-fgsm-rs resnet20-adv-fgsm-rs15 resnet20-adv-pgd7 nsr-adv nsr-adv-craft-classifier fir-g1-adv resnet20-long
            resnet20-long160 resnet20-long-on-sr-lite resnet20-long-on-inpainter-lite-g1
            resnet20-long-on-inpainter-lite-g4 resnet20-long-on-inpainter-lite-g8
-           resnet20-long-on-inpainter-lite-g4-full
            inpainter-lite-g1-full inpainter-lite-g4-full inpainter-lite-g8-full sr-lite-full srgan-lite-full)
 
 run_command() {
@@ -64,11 +63,10 @@ run_options() {
     resnet20-long-on-inpainter-lite-g1) t_run inpainter-lite-g1-cifar10 1.0 ;;
     resnet20-long-on-inpainter-lite-g4) t_run inpainter-lite-g4-cifar10 0.8 ;;
     resnet20-long-on-inpainter-lite-g8) t_run inpainter-lite-g8-cifar10 0.8 ;;
-    # The same on the inpainters retrained on all 50,000 images (models/inpainter-lite-g*-cifar10-full, finished on a
-    # CPU on 2026-11-28); a 50-minute CPU T run for g = 4 did not beat the shipped pair, so it waits for this. g = 8's
-    # and g = 1's are shipped (CPU T runs with --recreate-once beat the old pairs): they are inpainter-lite-g{8,1}-cifar10
-    # now, and FIRadv (fir-g1-adv) keeps the 20,000-image g = 1 inpainter it was trained with (inpainter-lite-g1-cifar10-20k).
-    resnet20-long-on-inpainter-lite-g4-full) t_run inpainter-lite-g4-cifar10-full 0.8 ;;
+    # The inpainters retrained on all 50,000 images (CPU, 2026-11-28) are inpainter-lite-g{1,4,8}-cifar10 now, each
+    # shipped with a CPU T classifier that beat the old pair (--recreate-once; g = 4's with --recreated-copies 4,
+    # 2026-11-29), so the three runs above now train on them. FIRadv (fir-g1-adv) keeps the 20,000-image g = 1
+    # inpainter it was trained with (inpainter-lite-g1-cifar10-20k).
     inpainter-lite-g1-full) recreation_run lite --cell 1 --batch-size 64 --lr 2e-3 ;;
     inpainter-lite-g4-full) recreation_run lite --cell 4 --batch-size 64 --lr 2e-3 ;;
     inpainter-lite-g8-full) recreation_run lite --cell 8 --batch-size 64 --lr 2e-3 ;;

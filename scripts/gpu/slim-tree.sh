@@ -11,7 +11,7 @@
 # g = 1 and g = 4's retrained on all 50,000 images). PDNN_STASH sets the stash.
 set -euo pipefail
 stash=${PDNN_STASH:-/tmp/pdnn-slim-stash}
-keep=${PDNN_KEEP_MODELS:-resnet20-cifar10 sr-lite-cifar10 inpainter-lite-g1-cifar10 inpainter-lite-g4-cifar10 inpainter-lite-g8-cifar10 inpainter-lite-g1-cifar10-20k inpainter-lite-g4-cifar10-full}
+keep=${PDNN_KEEP_MODELS:-resnet20-cifar10 sr-lite-cifar10 inpainter-lite-g1-cifar10 inpainter-lite-g4-cifar10 inpainter-lite-g8-cifar10 inpainter-lite-g1-cifar10-20k}
 limit_mib=64
 
 if [ ! -d models ] || [ ! -e .git ]; then echo "slim-tree: run from the repository root (no models/ or .git here)" >&2; exit 2; fi
