@@ -58,7 +58,7 @@ public static class RecreatedOnce
         for (int k = 0; k < copies; k++)
         {
             int copy = k;
-            Recreate(images, recreate, pixels, copy * data.Pixels.Length, batchSize, Seeds.Derive(seed, Seeds.CopyStream, copy),
+            Recreate(images, recreate, pixels, (long)copy * data.Pixels.Length, batchSize, Seeds.Derive(seed, Seeds.CopyStream, copy),
                      augment: padding is { } p ? (x, start) => Augmentation.CropAndFlip(x, new Random(Seeds.Derive(seed, Seeds.CopyStream, copy, start)), p) : null,
                      done => progress?.Invoke(copy * data.Count + done));
         }
