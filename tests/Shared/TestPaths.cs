@@ -29,12 +29,28 @@ public static class TestPaths
         return path!;
     }
 
+    /// <summary>A new empty folder under this test process's own temporary root, which is deleted when the process ends.</summary>
     public static string NewTempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "pdnn-tests", Guid.NewGuid().ToString("N")[..12]);
+        var dir = Path.Combine(RunRoot.Value, Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(dir);
         return dir;
     }
+
+    // One root per test process, removed at its exit: the tests write models, journals and checkpoints of up to
+    // ~170 MB each, and left behind they filled the disk of the machine that runs CI (2026-11-29). A process that is
+    // killed leaves its root; nothing else is deleted, since test assemblies run side by side in separate processes.
+    static readonly Lazy<string> RunRoot = new(() =>
+    {
+        var root = Path.Combine(Path.GetTempPath(), "pdnn-tests", $"run-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(root, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        };
+        return root;
+    });
 
     static string FindRepoRoot()
     {

@@ -6,7 +6,7 @@ namespace Pdnn.Evaluation.MLNet;
 /// <summary>
 /// The sampled images of an evaluation, kept in a temporary file (float32, in sample order) rather than in memory: the
 /// sample is drawn uniformly from the input, so the images of one unit of work lie anywhere in it, and reading the input
-/// again per unit would cost a pass over every row. The file is deleted when this is disposed (or the process ends).
+/// again per unit would cost a pass over every row. The file has no name on Unix once open and is deleted when this is disposed (or the process ends).
 /// Memory used: one image at a time to write; to read, the caller's buffer.
 /// </summary>
 sealed class SampleFile : IDisposable
@@ -20,6 +20,9 @@ sealed class SampleFile : IDisposable
         Count = count;
         var path = Path.Combine(Path.GetTempPath(), $"pdnn-sample-{Guid.NewGuid():N}.f32");
         file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 0, FileOptions.DeleteOnClose);
+        // On Unix the open handle keeps an unlinked file alive, so removing the name now leaves nothing behind even when
+        // the process is killed (DeleteOnClose only runs at a normal close; Windows deletes on close itself).
+        if (!OperatingSystem.IsWindows()) File.Delete(path);
         file.SetLength((long)count * imageSize * sizeof(float));
     }
 
