@@ -37,20 +37,24 @@ public static class TestPaths
         return dir;
     }
 
-    // One root per test process, removed at its exit: the tests write models, journals and checkpoints of up to
-    // ~170 MB each, and left behind they filled the disk of the machine that runs CI (2026-11-29). A process that is
-    // killed leaves its root; nothing else is deleted, since test assemblies run side by side in separate processes.
+    // One root per test process, removed when its tests end (TempFolderCleanup) and again at exit: the tests write
+    // models, journals and checkpoints of up to ~170 MB each, and left behind they filled the disk of the machine that
+    // runs CI (2026-11-29). Only this process's root is deleted: test assemblies run side by side in separate processes.
     static readonly Lazy<string> RunRoot = new(() =>
     {
         var root = Path.Combine(Path.GetTempPath(), "pdnn-tests", $"run-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
         Directory.CreateDirectory(root);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try { Directory.Delete(root, recursive: true); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        };
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteTempDirs();
         return root;
     });
+
+    /// <summary>Deletes every folder <see cref="NewTempDir"/> made in this process (what cannot be deleted stays).</summary>
+    public static void DeleteTempDirs()
+    {
+        if (!RunRoot.IsValueCreated || !Directory.Exists(RunRoot.Value)) return;
+        try { Directory.Delete(RunRoot.Value, recursive: true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
 
     static string FindRepoRoot()
     {
