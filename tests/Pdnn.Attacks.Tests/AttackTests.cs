@@ -70,7 +70,7 @@ public sealed class AttackTests
         foreach (var attack in new Attack[] { new Fgsm(model.forward, Eps), new Pgd(model.forward, Eps, Eps / 4, 10, restarts: 2) })
         {
             var adversarial = attack.Perturb(x, y);
-            Assert.IsTrue((adversarial - x).abs().max().item<float>() <= Eps + 1e-6, $"{attack.GetType().Name} left the ε-ball");
+            Assert.IsLessThanOrEqualTo(Eps + 1e-6, (adversarial - x).abs().max().item<float>(), $"{attack.GetType().Name} left the ε-ball");
             Assert.IsTrue(adversarial.min().item<float>() >= 0 && adversarial.max().item<float>() <= 1, $"{attack.GetType().Name} left [0,1]");
         }
     }
@@ -90,10 +90,10 @@ public sealed class AttackTests
         double clean = Accuracy(model.forward, x, y);
         double fgsm = Accuracy(model.forward, new Fgsm(model.forward, Eps).Perturb(x, y), y);
         double pgd = Accuracy(model.forward, new Pgd(model.forward, Eps, Eps / 4, 10).Perturb(x, y), y);
-        Assert.IsTrue(clean > 0.3, $"the model learnt something: {clean:P0}");
-        Assert.IsTrue(fgsm < clean, $"FGSM {fgsm:P0} vs clean {clean:P0}");
-        Assert.IsTrue(pgd <= fgsm, $"PGD {pgd:P0} vs FGSM {fgsm:P0}");
-        Assert.IsTrue(pgd < 0.1, $"PGD-10 at 8/255 leaves {pgd:P0} of an undefended model");
+        Assert.IsGreaterThan(0.3, clean, $"the model learnt something: {clean:P0}");
+        Assert.IsLessThan(clean, fgsm, $"FGSM {fgsm:P0} vs clean {clean:P0}");
+        Assert.IsLessThanOrEqualTo(fgsm, pgd, $"PGD {pgd:P0} vs FGSM {fgsm:P0}");
+        Assert.IsLessThan(0.1, pgd, $"PGD-10 at 8/255 leaves {pgd:P0} of an undefended model");
     }
 
     [TestMethod]
@@ -116,6 +116,6 @@ public sealed class AttackTests
 
         double one = Variance(1), sixteen = Variance(16);
         // Averaging n independent draws divides the variance by n; allow a wide margin for the 40-draw estimates.
-        Assert.IsTrue(sixteen < one / 6, $"variance with 1 sample {one:E2}, with 16 samples {sixteen:E2}");
+        Assert.IsLessThan(one / 6, sixteen, $"variance with 1 sample {one:E2}, with 16 samples {sixteen:E2}");
     }
 }

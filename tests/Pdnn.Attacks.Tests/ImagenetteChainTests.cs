@@ -134,7 +134,7 @@ public sealed class ImagenetteChainTests
         var stages = (IEnumerable<ITransformer>)ImagenetteModels.Defence(ml, models, defence).Fit(pixels);
         using var twin = ChainTwin.FromChain((ITransformer)stages, CPU);
         Assert.IsTrue(twin.Randomised, twin.Description);
-        Assert.AreEqual(3, twin.Stages.Count, twin.Description);
+        Assert.HasCount(3, twin.Stages, twin.Description);
 
         var noisy = stages.First().Transform(pixels).GetColumn<VBuffer<float>>("Image").Select(v => v.DenseValues().ToArray()).ToArray();
         var clean = pixels.GetColumn<VBuffer<float>>("Image").Select(v => v.DenseValues().ToArray()).ToArray();

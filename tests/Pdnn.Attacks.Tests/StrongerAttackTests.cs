@@ -41,11 +41,11 @@ public sealed class StrongerAttackTests
         double pgd = Accuracy(model, new Pgd(model, eps, eps / 4, 10).Perturb(x, y), y);
         double apgd = Accuracy(model, new Apgd(model, eps, 10).Perturb(x, y), y);
         double dlr = Accuracy(model, new Apgd(model, eps, 10, ApgdLoss.Dlr).Perturb(x, y), y);
-        Assert.IsTrue(pgd < clean, $"PGD {pgd:P0} vs clean {clean:P0}");
-        Assert.IsTrue(apgd <= pgd + 0.02, $"APGD-CE {apgd:P0} vs PGD {pgd:P0} at ε = 1/255, 10 steps");
-        Assert.IsTrue(dlr < clean, $"APGD-DLR {dlr:P0} vs clean {clean:P0}");
+        Assert.IsLessThan(clean, pgd, $"PGD {pgd:P0} vs clean {clean:P0}");
+        Assert.IsLessThanOrEqualTo(pgd + 0.02, apgd, $"APGD-CE {apgd:P0} vs PGD {pgd:P0} at ε = 1/255, 10 steps");
+        Assert.IsLessThan(clean, dlr, $"APGD-DLR {dlr:P0} vs clean {clean:P0}");
         var adversarial = new Apgd(model, eps, 10).Perturb(x, y);
-        Assert.IsTrue((adversarial - x).abs().max().item<float>() <= eps + 1e-6);
+        Assert.IsLessThanOrEqualTo(eps + 1e-6, (adversarial - x).abs().max().item<float>());
     }
 
     [TestMethod]
@@ -94,7 +94,7 @@ public sealed class StrongerAttackTests
         var changed = (adversarial != x).any(1);
         Assert.AreEqual(2L, changed.sum().item<long>(), "one pixel changed per image");
         Assert.IsTrue(changed[.., 3, 5].all().item<bool>(), "the changed pixel is the decisive one");
-        Assert.IsTrue(attack.Queries <= 2L * 60 * 51);
+        Assert.IsLessThanOrEqualTo(2L * 60 * 51, attack.Queries);
     }
 
     [TestMethod]
@@ -134,8 +134,8 @@ public sealed class SquareAttackTests
 
         double clean = queryOnly(x).argmax(1).eq(y).to(ScalarType.Float32).mean().item<float>();
         double attacked = queryOnly(adversarial).argmax(1).eq(y).to(ScalarType.Float32).mean().item<float>();
-        Assert.IsTrue(attacked < clean - 0.2, $"Square (300 queries, 8/255): {attacked:P0} vs clean {clean:P0}");
-        Assert.IsTrue((adversarial - x).abs().max().item<float>() <= eps + 1e-6);
+        Assert.IsLessThan(clean - 0.2, attacked, $"Square (300 queries, 8/255): {attacked:P0} vs clean {clean:P0}");
+        Assert.IsLessThanOrEqualTo(eps + 1e-6, (adversarial - x).abs().max().item<float>());
         Assert.IsTrue(adversarial.min().item<float>() >= 0 && adversarial.max().item<float>() <= 1);
     }
 

@@ -98,7 +98,7 @@ public sealed class TwinTests
         var model = (IEnumerable<ITransformer>)ShippedModels.Chain(ml, Models, "nsr").Fit(data);
         using var twin = ChainTwin.FromChain((ITransformer)model, CPU);
         Assert.IsTrue(twin.Randomised);
-        Assert.AreEqual(3, twin.Stages.Count, twin.Description);
+        Assert.HasCount(3, twin.Stages, twin.Description);
 
         // Fix δ(x): the deployed noise stage's own draw, fed to the rest of the chain and to the rest of the twin.
         var noise = (ImageToImageTransformer)model.First();

@@ -36,7 +36,7 @@ public sealed class CommandLineTests
         Assert.AreEqual(2000, card.GetProperty("TrainCount").GetInt32());
         Assert.AreEqual(500, card.GetProperty("TestCount").GetInt32());
         double trainedAccuracy = card.GetProperty("TestAccuracy").GetDouble();
-        Assert.AreEqual(3, File.ReadAllLines(Path.Combine(outDir, "history.csv")).Length, "header + one line per epoch");
+        Assert.HasCount(3, File.ReadAllLines(Path.Combine(outDir, "history.csv")), "header + one line per epoch");
 
         var eval = PdnnProcess.Run("eval-classifier", "--model", outDir, "--data", TestPaths.Sample, "--device", "cpu");
         Assert.AreEqual(0, eval.ExitCode, eval.ToString());
@@ -261,7 +261,7 @@ public sealed class DemoCommandTests
         StringAssert.Contains(result.Output, "test accuracy");
         var line = result.Output.Split('\n').Single(l => l.Contains("ResNet-20, no defence"));
         var accuracy = double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^2], System.Globalization.CultureInfo.InvariantCulture);
-        Assert.IsTrue(accuracy > 80, $"the shipped ResNet-20 through ML.NET: {line}");
+        Assert.IsGreaterThan(80, accuracy, $"the shipped ResNet-20 through ML.NET: {line}");
         StringAssert.Contains(result.Output, "FIR (lite inpainter, g=1, 10 masks)");
     }
 }
@@ -281,7 +281,7 @@ public sealed class EvaluateCommandTests
         Assert.AreEqual(10, json.GetProperty("Count").GetInt32());
         Assert.AreEqual(3, json.GetProperty("Attacks").GetArrayLength());
         Assert.AreEqual(3, json.GetProperty("EpsilonCurve").GetArrayLength());
-        Assert.AreEqual(1 + 3 * 10, File.ReadAllLines(Path.Combine(outDir, "jpeg", "outcomes.csv")).Length, "header + one row per image and attack");
+        Assert.HasCount(1 + 3 * 10, File.ReadAllLines(Path.Combine(outDir, "jpeg", "outcomes.csv")), "header + one row per image and attack");
         // The paper's layout: test acc, 1px, then FGSM, PGD; one row per defence.
         var summary = File.ReadAllText(Path.Combine(outDir, "summary.md"));
         StringAssert.Contains(summary, "| defence | test acc | 1px (DE 20x2) | FGSM | PGD-3 | worst case |");

@@ -33,7 +33,7 @@ public sealed class EvaluateResumeTests
     static void AssertSameOutcomes(string expected, string actual)
     {
         var outcomes = File.ReadAllBytes(Path.Combine(expected, "nsr", "outcomes.csv"));
-        Assert.AreEqual(1 + 2 * 6, File.ReadAllLines(Path.Combine(expected, "nsr", "outcomes.csv")).Length, "header + 6 images x 2 attacks");
+        Assert.HasCount(1 + 2 * 6, File.ReadAllLines(Path.Combine(expected, "nsr", "outcomes.csv")), "header + 6 images x 2 attacks");
         CollectionAssert.AreEqual(outcomes, File.ReadAllBytes(Path.Combine(actual, "nsr", "outcomes.csv")), "outcomes.csv differs");
         Assert.AreEqual(File.ReadAllText(Path.Combine(expected, "summary.md")), File.ReadAllText(Path.Combine(actual, "summary.md")));
         var curve = JsonDocument.Parse(File.ReadAllText(Path.Combine(actual, "nsr", "results.json"))).RootElement.GetProperty("EpsilonCurve");

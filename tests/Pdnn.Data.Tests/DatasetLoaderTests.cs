@@ -106,7 +106,7 @@ public sealed class DatasetLoaderTests
         var root = TestPaths.RequireShared("imagenette2-160");
         var listing = ImageFolderReader.List(Path.Combine(root, "val"));
 
-        Assert.AreEqual(10, listing.Count);
+        Assert.HasCount(10, listing);
         Assert.AreEqual("n01440764", listing[0].ClassName);
         Assert.AreEqual(3925, listing.Sum(c => c.Files.Count));
     }

@@ -56,7 +56,7 @@ public sealed class TransferAttackTests
         var scored = report.Outcomes.Where(o => o.Attack == attacks[0].Name).OrderBy(o => o.Index).Select(o => o.AdversarialPrediction).ToArray();
         CollectionAssert.AreEqual(chain, scored);
         var onC = classifier.Forward(transfer).argmax(1).data<long>().ToArray();
-        Assert.IsTrue(onC.Zip(y.data<long>().ToArray()).Count(p => p.First == p.Second) < chain.Zip(y.data<long>().ToArray()).Count(p => p.First == p.Second),
+        Assert.IsLessThan(chain.Zip(y.data<long>().ToArray()).Count(p => p.First == p.Second), onC.Zip(y.data<long>().ToArray()).Count(p => p.First == p.Second),
             "the transfer fools C itself more often than it fools the φDNN");
     }
 }

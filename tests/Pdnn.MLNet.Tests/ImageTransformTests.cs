@@ -163,8 +163,8 @@ public sealed class ImageTransformTests
         double Mse(int q) => Run(ml, ml.Transforms.JpegCompression("Out", q, "Image"), data).Zip(original, (a, b) => (a - b) * (a - b)).Average();
 
         double q90 = Mse(90), q10 = Mse(10);
-        Assert.IsTrue(q90 > 0, "JPEG is lossy");
-        Assert.IsTrue(10 * Math.Log10(1 / q90) > 30, $"q90 PSNR {10 * Math.Log10(1 / q90):F1} dB");
-        Assert.IsTrue(q10 > 3 * q90, $"q10 MSE {q10} vs q90 {q90}");
+        Assert.IsGreaterThan(0, q90, "JPEG is lossy");
+        Assert.IsGreaterThan(30, 10 * Math.Log10(1 / q90), $"q90 PSNR {10 * Math.Log10(1 / q90):F1} dB");
+        Assert.IsGreaterThan(3 * q90, q10, $"q10 MSE {q10} vs q90 {q90}");
     }
 }

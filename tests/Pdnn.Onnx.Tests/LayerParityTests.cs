@@ -61,7 +61,7 @@ public sealed class LayerParityTests
     public void LayerMatchesOnnxRuntime(string name, Module<Tensor, Tensor> layer)
     {
         var difference = Parity.MaxAbsDifference(layer, Parity.RealImages());
-        Assert.IsTrue(difference <= Tolerance, $"{name}: max abs difference {difference:E2}");
+        Assert.IsLessThanOrEqualTo(Tolerance, difference, $"{name}: max abs difference {difference:E2}");
     }
 
     /// <summary>The exported graph run back as TorchSharp operations (the white-box twin's route) gives the module's output.</summary>
@@ -75,7 +75,7 @@ public sealed class LayerParityTests
         using var graph = new Import.OnnxTorchGraph(bytes, CPU, name);
         using var noGrad = no_grad();
         var difference = (graph.Forward(x) - layer.forward(x)).abs().max().item<float>();
-        Assert.IsTrue(difference <= Tolerance, $"{name}: max abs difference {difference:E2}");
+        Assert.IsLessThanOrEqualTo(Tolerance, difference, $"{name}: max abs difference {difference:E2}");
     }
 
     [TestMethod]

@@ -18,7 +18,7 @@ public sealed class ModelParityTests
         manual_seed(1);
         var model = new CifarResNet(ResNetSpec.FromName(architecture), 10);
         var difference = Parity.MaxAbsDifference(model, Parity.RealImages());
-        Assert.IsTrue(difference <= 1e-4, $"{architecture}: max abs logit difference {difference:E2}");
+        Assert.IsLessThanOrEqualTo(1e-4, difference, $"{architecture}: max abs logit difference {difference:E2}");
     }
 
     [TestMethod]
@@ -32,7 +32,7 @@ public sealed class ModelParityTests
         var x = Parity.RealImages();
         var difference = Parity.MaxAbsDifference(model, x);
 
-        Assert.IsTrue(difference <= 1e-4, $"max abs logit difference {difference:E2}");
+        Assert.IsLessThanOrEqualTo(1e-4, difference, $"max abs logit difference {difference:E2}");
     }
 }
 
@@ -45,7 +45,7 @@ public sealed class RecreationModelParityTests
         manual_seed(3);
         var model = new Pdnn.Torch.Models.Recreation.SrGenerator(Pdnn.Torch.Models.Recreation.SrGeneratorSpec.Lite);
         var difference = Parity.MaxAbsDifference(model, Parity.RealImages());
-        Assert.IsTrue(difference <= 1e-4, $"max abs difference {difference:E2}");
+        Assert.IsLessThanOrEqualTo(1e-4, difference, $"max abs difference {difference:E2}");
     }
 
     [TestMethod]
@@ -54,7 +54,7 @@ public sealed class RecreationModelParityTests
         manual_seed(4);
         var model = new Pdnn.Torch.Models.Recreation.SrGenerator(Pdnn.Torch.Models.Recreation.SrGeneratorSpec.Paper);
         var difference = Parity.MaxAbsDifference(model, Parity.RealImages()[..2]);
-        Assert.IsTrue(difference <= 1e-4, $"max abs difference {difference:E2}");
+        Assert.IsLessThanOrEqualTo(1e-4, difference, $"max abs difference {difference:E2}");
     }
 
     [TestMethod]
@@ -66,6 +66,6 @@ public sealed class RecreationModelParityTests
         var mask = (rand([8, 1, 32, 32]) < 0.1).to(ScalarType.Float32);
         var input = cat([images * (1 - mask), mask], 1);
         var difference = Parity.MaxAbsDifference(model, input);
-        Assert.IsTrue(difference <= 1e-4, $"max abs difference {difference:E2}");
+        Assert.IsLessThanOrEqualTo(1e-4, difference, $"max abs difference {difference:E2}");
     }
 }

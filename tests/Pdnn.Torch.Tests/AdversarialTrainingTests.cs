@@ -39,7 +39,7 @@ public sealed class AdversarialTrainingTests
 
         double cleanPgd = PgdAccuracy(clean, eps), robustPgd = PgdAccuracy(robust, eps);
         Console.WriteLine($"PGD-10 at 4/255: clean training {cleanPgd:P1}, PGD-3 training {robustPgd:P1}");
-        Assert.IsTrue(robustPgd >= cleanPgd + 0.06, $"PGD-10 accuracy: clean training {cleanPgd:P1}, adversarial training {robustPgd:P1}");
+        Assert.IsGreaterThanOrEqualTo(cleanPgd + 0.06, robustPgd, $"PGD-10 accuracy: clean training {cleanPgd:P1}, adversarial training {robustPgd:P1}");
     }
 
     [TestMethod]
@@ -52,12 +52,12 @@ public sealed class AdversarialTrainingTests
         {
             var adversary = new TrainingAdversary(new AdversarialOptions { Kind = kind, Epsilon = Eps, Steps = 3 });
             var adversarial = adversary.Craft(model.forward, x, y);
-            Assert.IsTrue((adversarial - x).abs().max().item<float>() <= Eps + 1e-6, $"{kind} left the ε-ball");
+            Assert.IsLessThanOrEqualTo(Eps + 1e-6, (adversarial - x).abs().max().item<float>(), $"{kind} left the ε-ball");
             Assert.IsTrue(adversarial.min().item<float>() >= 0 && adversarial.max().item<float>() <= 1, $"{kind} left [0,1]");
             using var noGrad = no_grad();
             double before = nn.functional.cross_entropy(model.forward(x), y).item<float>();
             double after = nn.functional.cross_entropy(model.forward(adversarial), y).item<float>();
-            Assert.IsTrue(after > before, $"{kind}: loss {before:F4} -> {after:F4}");
+            Assert.IsGreaterThan(before, after, $"{kind}: loss {before:F4} -> {after:F4}");
         }
     }
 
@@ -73,12 +73,12 @@ public sealed class AdversarialTrainingTests
 
         var distance = (adversarial - x).abs();
         // Noise up to 2ε plus a step of ε, never clipped to the ε-ball: many pixels end beyond ε, none beyond 3ε.
-        Assert.IsTrue(distance.max().item<float>() <= 3 * Eps + 1e-6, "N-FGSM went beyond 3ε");
+        Assert.IsLessThanOrEqualTo(3 * Eps + 1e-6, distance.max().item<float>(), "N-FGSM went beyond 3ε");
         double beyond = distance.gt(Eps + 1e-6).to(ScalarType.Float32).mean().item<float>();
-        Assert.IsTrue(beyond > 0.2, $"only {beyond:P1} of the pixels beyond ε: is the noise clipped to the ε-ball?");
+        Assert.IsGreaterThan(0.2, beyond, $"only {beyond:P1} of the pixels beyond ε: is the noise clipped to the ε-ball?");
         Assert.IsTrue(adversarial.min().item<float>() >= 0 && adversarial.max().item<float>() <= 1, "N-FGSM left [0,1]");
         using var noGrad = no_grad();
-        Assert.IsTrue(nn.functional.cross_entropy(model.forward(adversarial), y).item<float>() > nn.functional.cross_entropy(model.forward(x), y).item<float>());
+        Assert.IsGreaterThan(nn.functional.cross_entropy(model.forward(x), y).item<float>(), nn.functional.cross_entropy(model.forward(adversarial), y).item<float>());
     }
 
     [TestMethod]
@@ -98,7 +98,7 @@ public sealed class AdversarialTrainingTests
         var x = images.to(ScalarType.Float64);
 
         var gradient = TrainingAdversary.InputGradient(phiDnn, x, labels);
-        Assert.IsTrue(gradient.abs().sum().item<double>() > 0, "no gradient reached the input");
+        Assert.IsGreaterThan(0, gradient.abs().sum().item<double>(), "no gradient reached the input");
         // Every masked pixel's value in the recreation comes from the inpainter alone, so the gradient there flowed through it.
         Assert.IsTrue((gradient.abs().sum(1, keepdim: true) > 0).logical_and(masks[0].unsqueeze(0) > 0).any().item<bool>());
 
@@ -167,7 +167,7 @@ public sealed class AdversarialTrainingTests
         foreach (var (name, tensor) in straight.Model.state_dict())
         {
             var diff = (tensor.to(ScalarType.Float64) - resumed.Model.state_dict()[name].to(ScalarType.Float64)).abs().max().item<double>();
-            Assert.IsTrue(diff <= 1e-4, $"{name} differs by {diff}");
+            Assert.IsLessThanOrEqualTo(1e-4, diff, $"{name} differs by {diff}");
         }
         // best-robust: the kept weights are those of the last epoch within one standard error of the best PGD-10 accuracy so far.
         double bestSoFar = -1;

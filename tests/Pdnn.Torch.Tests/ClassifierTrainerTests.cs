@@ -24,9 +24,9 @@ public sealed class ClassifierTrainerTests
         var history = result.State.History;
         Assert.IsTrue(result.Completed);
         Assert.HasCount(4, history);
-        Assert.IsTrue(history[^1].TrainLoss < history[0].TrainLoss - 0.15, $"loss {history[0].TrainLoss:F3} -> {history[^1].TrainLoss:F3}");
+        Assert.IsLessThan(history[0].TrainLoss - 0.15, history[^1].TrainLoss, $"loss {history[0].TrainLoss:F3} -> {history[^1].TrainLoss:F3}");
         // Chance is 10% on the 500 balanced test images; a binomial at 10% exceeds 20% with probability < 1e-10.
-        Assert.IsTrue(history[^1].TestAccuracy > 0.20, $"test accuracy {history[^1].TestAccuracy:P1}");
+        Assert.IsGreaterThan(0.20, history[^1].TestAccuracy!.Value, $"test accuracy {history[^1].TestAccuracy:P1}");
     }
 
     [TestMethod]
@@ -49,7 +49,7 @@ public sealed class ClassifierTrainerTests
         foreach (var (name, tensor) in a)
         {
             var diff = (tensor.to(ScalarType.Float64) - b[name].to(ScalarType.Float64)).abs().max().item<double>();
-            Assert.IsTrue(diff <= 1e-4, $"{name} differs by {diff}");
+            Assert.IsLessThanOrEqualTo(1e-4, diff, $"{name} differs by {diff}");
         }
         Assert.AreEqual(straight.State.History[^1].TrainLoss, resumed.State.History[^1].TrainLoss, 1e-4);
     }
@@ -220,7 +220,7 @@ public sealed class ClassifierTrainerTests
         // With smoothing 0.3 the target keeps 3% on each wrong class, so the loss cannot approach 0 and stays above plain CE.
         var plain = Train(Tiny with { Epochs = 3 }, Small).State.History[^1].TrainLoss;
         var smoothed = Train(Tiny with { Epochs = 3, LabelSmoothing = 0.3 }, Small).State.History[^1].TrainLoss;
-        Assert.IsTrue(smoothed > plain, $"smoothed {smoothed:F3} vs plain {plain:F3}");
+        Assert.IsGreaterThan(plain, smoothed, $"smoothed {smoothed:F3} vs plain {plain:F3}");
     }
 
     [TestMethod]

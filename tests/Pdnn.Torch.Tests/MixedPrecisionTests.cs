@@ -51,7 +51,7 @@ public sealed class MixedPrecisionTests
             }
             double cosine = (delta * mixedUpdate[name]).sum().item<float>()
                             / (delta.norm().item<float>() * mixedUpdate[name].norm().item<float>() + 1e-12);
-            Assert.IsTrue(cosine > 0.98, $"{name}: the bfloat16 update has cosine {cosine:F3} with the float32 one");
+            Assert.IsGreaterThan(0.98, cosine, $"{name}: the bfloat16 update has cosine {cosine:F3} with the float32 one");
         }
     }
 
@@ -63,10 +63,10 @@ public sealed class MixedPrecisionTests
         foreach (var (name, tensor) in result.Model.state_dict())
             if (tensor.is_floating_point()) Assert.AreEqual(ScalarType.Float32, tensor.dtype, name);
         var history = result.State.History;
-        Assert.IsTrue(history[^1].TrainLoss < history[0].TrainLoss - 0.1, $"loss {history[0].TrainLoss:F3} -> {history[^1].TrainLoss:F3}");
+        Assert.IsLessThan(history[0].TrainLoss - 0.1, history[^1].TrainLoss, $"loss {history[0].TrainLoss:F3} -> {history[^1].TrainLoss:F3}");
         // Chance is 10% on the 500 balanced test images (evaluated in float32 on the master weights): a binomial at 10%
         // exceeds 16% with probability < 1e-5. (4 epochs of 512 images reach 19.6–20.0% on an AMD EPYC, more on Intel Xeons.)
-        Assert.IsTrue(history[^1].TestAccuracy > 0.16, $"test accuracy {history[^1].TestAccuracy:P1}");
+        Assert.IsGreaterThan(0.16, history[^1].TestAccuracy!.Value, $"test accuracy {history[^1].TestAccuracy:P1}");
     }
 
     [TestMethod]
@@ -85,7 +85,7 @@ public sealed class MixedPrecisionTests
         foreach (var (name, tensor) in straight.Model.state_dict())
         {
             var diff = (tensor.to(ScalarType.Float64) - resumed.Model.state_dict()[name].to(ScalarType.Float64)).abs().max().item<double>();
-            Assert.IsTrue(diff <= 1e-4, $"{name} differs by {diff}");
+            Assert.IsLessThanOrEqualTo(1e-4, diff, $"{name} differs by {diff}");
         }
     }
 
@@ -94,7 +94,7 @@ public sealed class MixedPrecisionTests
     /// bfloat16's rounding (PSNR between them above 35 dB, where the recreation itself is 24–27 dB from the image), and
     /// the gradient of a classifier's loss reaches the input through the copy pointing the same way as through the
     /// original.</summary>
-    [DataTestMethod]
+    [TestMethod]
     [DataRow("sr-lite-cifar10")]
     [DataRow("inpainter-lite-g1-cifar10")]
     public void BFloat16RecreationFollowsTheFloat32One(string folder)
@@ -121,12 +121,12 @@ public sealed class MixedPrecisionTests
         Assert.AreEqual(ScalarType.Float32, rounded.dtype);
         double mse = (exact - rounded).pow(2).mean().item<float>();
         double psnr = 10 * Math.Log10(1 / Math.Max(mse, 1e-12));
-        Assert.IsTrue(psnr > 35, $"{folder}: bfloat16 recreation is {psnr:F1} dB from the float32 one");
-        Assert.IsTrue(mse > 0, $"{folder}: the copy gave exactly the float32 recreation, so it did not run in bfloat16");
+        Assert.IsGreaterThan(35, psnr, $"{folder}: bfloat16 recreation is {psnr:F1} dB from the float32 one");
+        Assert.IsGreaterThan(0, mse, $"{folder}: the copy gave exactly the float32 recreation, so it did not run in bfloat16");
         double cosine = (exactGradient * roundedGradient).sum().item<float>()
                         / (exactGradient.norm().item<float>() * roundedGradient.norm().item<float>() + 1e-12);
-        Assert.IsTrue(roundedGradient.abs().max().item<float>() > 0, $"{folder}: no gradient through the bfloat16 copy");
-        Assert.IsTrue(cosine > 0.9, $"{folder}: input gradients through bfloat16 and float32 have cosine {cosine:F3}");
+        Assert.IsGreaterThan(0, roundedGradient.abs().max().item<float>(), $"{folder}: no gradient through the bfloat16 copy");
+        Assert.IsGreaterThan(0.9, cosine, $"{folder}: input gradients through bfloat16 and float32 have cosine {cosine:F3}");
     }
 
     /// <summary>Training steps use the step recreation, not the recreation it stands for: with one that erases the image
@@ -138,11 +138,11 @@ public sealed class MixedPrecisionTests
         var run = new ClassifierTrainer(Tiny with { Epochs = 3 }, CPU, new TextTrainingObserver(TextWriter.Null))
             .Run(TestData.Train.Sample(1024, 0), TestData.Test, null, false, recreate: x => x, stepRecreate: x => zeros_like(x));
         var last = run.State.History[^1];
-        Assert.IsTrue(last.TrainAccuracy <= 0.15, $"train accuracy on erased images {last.TrainAccuracy:P1}");
+        Assert.IsLessThanOrEqualTo(0.15, last.TrainAccuracy, $"train accuracy on erased images {last.TrainAccuracy:P1}");
 
         var both = new ClassifierTrainer(Tiny with { Epochs = 3 }, CPU, new TextTrainingObserver(TextWriter.Null))
             .Run(TestData.Train.Sample(1024, 0), TestData.Test, null, false, recreate: x => x);
-        Assert.IsTrue(both.State.History[^1].TrainAccuracy > last.TrainAccuracy + 0.1,
+        Assert.IsGreaterThan(last.TrainAccuracy + 0.1, both.State.History[^1].TrainAccuracy,
             $"train accuracy {both.State.History[^1].TrainAccuracy:P1} with the identity in the steps, {last.TrainAccuracy:P1} with erasure");
         Assert.ThrowsExactly<ArgumentException>(() => new ClassifierTrainer(Tiny, CPU, new TextTrainingObserver(TextWriter.Null))
             .Run(TestData.Train.Sample(1024, 0), null, null, false, stepRecreate: x => x));

@@ -28,7 +28,7 @@ public sealed class RecreationTrainingTests
         var model = RecreationTraining.TrainSrGenerator(SrGeneratorSpec.Lite, TestData.Train.Sample(384, 0), Short, CPU, recorder).Model;
 
         Assert.HasCount(3, recorder.Epochs);
-        Assert.IsTrue(recorder.Epochs[^1].TrainLoss < recorder.Epochs[0].TrainLoss * 0.9, $"L1 {recorder.Epochs[0].TrainLoss:F4} -> {recorder.Epochs[^1].TrainLoss:F4}");
+        Assert.IsLessThan(recorder.Epochs[0].TrainLoss * 0.9, recorder.Epochs[^1].TrainLoss, $"L1 {recorder.Epochs[0].TrainLoss:F4} -> {recorder.Epochs[^1].TrainLoss:F4}");
         using var noGrad = no_grad();
         using var images = new DeviceImages(TestData.Test.Sample(4, 0), CPU);
         CollectionAssert.AreEqual(new long[] { 4, 3, 128, 128 }, model.forward(images.Range(0, 4).Images).shape);
@@ -69,7 +69,7 @@ public sealed class RecreationTrainingTests
         var recorder = new Recorder();
         RecreationTraining.TrainInpainter(InpainterSpec.Lite, TestData.Train.Sample(384, 0), 4, Short, CPU, recorder);
 
-        Assert.IsTrue(recorder.Epochs[^1].TrainLoss < recorder.Epochs[0].TrainLoss * 0.9, $"L1 {recorder.Epochs[0].TrainLoss:F4} -> {recorder.Epochs[^1].TrainLoss:F4}");
+        Assert.IsLessThan(recorder.Epochs[0].TrainLoss * 0.9, recorder.Epochs[^1].TrainLoss, $"L1 {recorder.Epochs[0].TrainLoss:F4} -> {recorder.Epochs[^1].TrainLoss:F4}");
     }
 
     [TestMethod]
@@ -89,7 +89,7 @@ public sealed class RecreationTrainingTests
         foreach (var (name, value) in resumed.Model.state_dict())
         {
             var diff = (value.to(ScalarType.Float64) - a[name].to(ScalarType.Float64)).abs().max().item<double>();
-            Assert.IsTrue(diff <= 1e-4, $"{name} differs by {diff}");
+            Assert.IsLessThanOrEqualTo(1e-4, diff, $"{name} differs by {diff}");
         }
     }
 
@@ -130,7 +130,7 @@ public sealed class RecreationTrainingTests
         // the run ends two epochs after the later of the drop and the lowest epoch.
         Assert.AreEqual(1, run.State.LearningRateDrops);
         int drop = run.State.LastDropEpoch!.Value;
-        Assert.AreEqual(Math.Max(drop, kept) + 2, losses.Count, $"drop after epoch {drop}, kept {kept}: {trace}");
+        Assert.HasCount(Math.Max(drop, kept) + 2, losses, $"drop after epoch {drop}, kept {kept}: {trace}");
         Assert.IsTrue(seen.Steps.Where(st => st.Epoch <= drop).All(st => st.LearningRate == 5e-2));
         Assert.IsTrue(seen.Steps.Where(st => st.Epoch > drop).All(st => st.LearningRate == 2.5e-2));
         Assert.IsTrue(seen.Steps.Any(st => st.Epoch > drop), "the run went on after the drop");

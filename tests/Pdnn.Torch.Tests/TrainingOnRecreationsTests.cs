@@ -23,9 +23,9 @@ public sealed class TrainingOnRecreationsTests
         // A recreation that erases the image leaves nothing to learn: accuracy stays at chance (10%), on train and test.
         var erased = Train(Tiny, x => zeros_like(x)).State.History[^1];
         var plain = Train(Tiny).State.History[^1];
-        Assert.IsTrue(erased.TestAccuracy <= 0.13, $"test accuracy on erased images {erased.TestAccuracy:P1}");
-        Assert.IsTrue(erased.TrainAccuracy <= 0.15, $"train accuracy on erased images {erased.TrainAccuracy:P1}");
-        Assert.IsTrue(plain.TestAccuracy > 0.2, $"test accuracy on the images themselves {plain.TestAccuracy:P1}");
+        Assert.IsLessThanOrEqualTo(0.13, erased.TestAccuracy!.Value, $"test accuracy on erased images {erased.TestAccuracy:P1}");
+        Assert.IsLessThanOrEqualTo(0.15, erased.TrainAccuracy, $"train accuracy on erased images {erased.TrainAccuracy:P1}");
+        Assert.IsGreaterThan(0.2, plain.TestAccuracy!.Value, $"test accuracy on the images themselves {plain.TestAccuracy:P1}");
     }
 
     [TestMethod]
@@ -53,8 +53,8 @@ public sealed class TrainingOnRecreationsTests
         var raw = Run(options with { Recreation = null }, null);
         double Distance(TrainResult a, TrainResult b) => a.Model.state_dict().Where(p => p.Key.EndsWith("weight"))
             .Max(p => (p.Value - b.Model.state_dict()[p.Key]).abs().max().item<float>());
-        Assert.IsTrue(Distance(once, everyBatch) < 1e-5, $"recreated once vs every batch: weights differ by {Distance(once, everyBatch)}");
-        Assert.IsTrue(Distance(raw, everyBatch) > 1e-3, $"the raw images trained to the same weights ({Distance(raw, everyBatch)}): the test cannot tell");
+        Assert.IsLessThan(1e-5, Distance(once, everyBatch), $"recreated once vs every batch: weights differ by {Distance(once, everyBatch)}");
+        Assert.IsGreaterThan(1e-3, Distance(raw, everyBatch), $"the raw images trained to the same weights ({Distance(raw, everyBatch)}): the test cannot tell");
         Assert.AreEqual(everyBatch.State.History[^1].TestAccuracy!.Value, once.State.History[^1].TestAccuracy!.Value, 1e-9, "per-epoch test accuracy");
     }
 
@@ -85,7 +85,7 @@ public sealed class TrainingOnRecreationsTests
             for (int c = 0; c < 3; c++)
                 Assert.AreEqual(255, copies.Image(i)[c * 32 * 32], $"stored image {i}, channel {c}: the marked pixel moved (augmented after the recreation)");
         int identical = Enumerable.Range(0, 60).Count(i => copies.Image(i).SequenceEqual(copies.Image(60 + i)) && copies.Image(i).SequenceEqual(copies.Image(120 + i)));
-        Assert.IsTrue(identical < 10, $"{identical} of 60 images have three identical copies: the copies were not augmented");
+        Assert.IsLessThan(10, identical, $"{identical} of 60 images have three identical copies: the copies were not augmented");
         CollectionAssert.AreEqual(sample.Labels.Concat(sample.Labels).Concat(sample.Labels).ToArray(), copies.Labels);
 
         Func<Tensor, Tensor> noisy = x => x + 0.1f * rand_like(x);
@@ -108,9 +108,9 @@ public sealed class TrainingOnRecreationsTests
         var secondErased = Run(x => { var y = seen < train.Count ? x.clone() : zeros_like(x); seen += (int)x.shape[0]; return y; }).State.History;
         var real = Run(x => x.clone()).State.History;
         Assert.AreEqual(real[0].TrainAccuracy, secondErased[0].TrainAccuracy, 1e-12, "epoch 1 did not read the first (real) copy");
-        Assert.IsTrue(Math.Abs(real[1].TrainAccuracy - secondErased[1].TrainAccuracy) > 0.03,
+        Assert.IsGreaterThan(0.03, Math.Abs(real[1].TrainAccuracy - secondErased[1].TrainAccuracy),
             $"epoch 2: {real[1].TrainAccuracy:P1} with a real second copy, {secondErased[1].TrainAccuracy:P1} with an erased one: it did not read the second copy");
-        Assert.IsTrue(secondErased[1].TrainAccuracy <= 0.15, $"epoch 2 reached {secondErased[1].TrainAccuracy:P1} on the erased copy");
+        Assert.IsLessThanOrEqualTo(0.15, secondErased[1].TrainAccuracy, $"epoch 2 reached {secondErased[1].TrainAccuracy:P1} on the erased copy");
     }
 
     /// <summary>FIR (the shipped g = 8 inpainter, real test images) is deterministic, so its stored recreations are its live
@@ -129,8 +129,8 @@ public sealed class TrainingOnRecreationsTests
         using var noGrad = no_grad();
         var live = fir.Apply(x).clamp(0, 1);
         double error = (live - r).abs().max().item<float>();
-        Assert.IsTrue(error <= 0.5 / 255 + 1e-6, $"stored recreations are {error * 255:F2}/255 from the live ones");
-        Assert.IsTrue((live - x).abs().max().item<float>() > 0.1, "the recreation left the images as they were: the test cannot tell");
+        Assert.IsLessThanOrEqualTo(0.5 / 255 + 1e-6, error, $"stored recreations are {error * 255:F2}/255 from the live ones");
+        Assert.IsGreaterThan(0.1, (live - x).abs().max().item<float>(), "the recreation left the images as they were: the test cannot tell");
         CollectionAssert.AreEqual(sample.Labels, labels.data<long>().Select(l => (int)l).ToArray());
     }
 }

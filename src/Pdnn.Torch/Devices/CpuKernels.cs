@@ -23,8 +23,12 @@ public static class CpuKernels
     /// <summary>What was decided, for the device line (null until <see cref="Configure"/> has run; "" when nothing was changed).</summary>
     public static string? Note { get; private set; }
 
+    // A library's module initializer (CA2255) on purpose: the cap must be set before oneDNN's first convolution, and an
+    // application that loads Pdnn.Torch cannot be relied on to call Configure first.
+#pragma warning disable CA2255
     [ModuleInitializer]
     internal static void OnLoad() => Configure();
+#pragma warning restore CA2255
 
     /// <summary>Applies the cap where it is needed; idempotent. Must run before the process's first convolution.</summary>
     public static void Configure()
