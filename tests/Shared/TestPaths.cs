@@ -29,7 +29,7 @@ public static class TestPaths
         return path!;
     }
 
-    /// <summary>A new empty folder under this test process's own temporary root, which is deleted when the process ends.</summary>
+    /// <summary>A new empty folder under this test process's own temporary root, deleted once the assembly's tests have run.</summary>
     public static string NewTempDir()
     {
         var dir = Path.Combine(RunRoot.Value, Guid.NewGuid().ToString("N")[..12]);

@@ -6,7 +6,8 @@ namespace Pdnn.Evaluation.MLNet;
 /// <summary>
 /// The sampled images of an evaluation, kept in a temporary file (float32, in sample order) rather than in memory: the
 /// sample is drawn uniformly from the input, so the images of one unit of work lie anywhere in it, and reading the input
-/// again per unit would cost a pass over every row. The file has no name on Unix once open and is deleted when this is disposed (or the process ends).
+/// again per unit would cost a pass over every row. The file is deleted when this is disposed (on Unix its name is removed
+/// as soon as it is open, so not even a killed process leaves it behind).
 /// Memory used: one image at a time to write; to read, the caller's buffer.
 /// </summary>
 sealed class SampleFile : IDisposable
