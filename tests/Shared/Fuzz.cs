@@ -19,15 +19,11 @@ public static class Fuzz
     public abstract record Mutation
     {
         public abstract byte[] Apply(byte[] bytes);
-        /// <summary>Whether the edit keeps every byte's position (so the format's fields stay where they were).</summary>
-        public virtual bool InPlace => true;
-        public abstract (int Start, int End) Span(int length);
     }
 
     public sealed record Flip(double At, byte Mask) : Mutation
     {
         public override byte[] Apply(byte[] b) { var c = (byte[])b.Clone(); if (c.Length > 0) c[Index(At, c.Length)] ^= Mask == 0 ? (byte)1 : Mask; return c; }
-        public override (int, int) Span(int n) => (Index(At, n), Index(At, n) + 1);
     }
 
     /// <summary>Four bytes set to a boundary value (0, -1, int.MaxValue, int.MinValue, ...), little- or big-endian.</summary>
@@ -43,28 +39,21 @@ public static class Fuzz
             v.CopyTo(c, i);
             return c;
         }
-        public override (int, int) Span(int n) => (Math.Min(Index(At, n), n - 4), Math.Min(Index(At, n), n - 4) + 4);
     }
 
     public sealed record Truncate(double At) : Mutation
     {
         public override byte[] Apply(byte[] b) => b[..Index(At, b.Length)];
-        public override bool InPlace => false;
-        public override (int, int) Span(int n) => (Index(At, n), n);
     }
 
     public sealed record Insert(double At, byte[] Bytes) : Mutation
     {
         public override byte[] Apply(byte[] b) { int i = Index(At, b.Length); return [.. b[..i], .. Bytes, .. b[i..]]; }
-        public override bool InPlace => false;
-        public override (int, int) Span(int n) => (Index(At, n), n);
     }
 
     public sealed record Delete(double At, int Count) : Mutation
     {
         public override byte[] Apply(byte[] b) { int i = Index(At, b.Length); return [.. b[..i], .. b[Math.Min(b.Length, i + Count)..]]; }
-        public override bool InPlace => false;
-        public override (int, int) Span(int n) => (Index(At, n), n);
     }
 
     static int Index(double at, int length) => length == 0 ? 0 : Math.Min(length - 1, (int)(at * length));
