@@ -49,8 +49,8 @@ run_options() {
     # φDNNs: the classifier learns on recreations of adversarial examples crafted through the whole φDNN (fresh noise
     # per forward pass for NSR; FIR's 10 fixed masks at g = 1, the paper's Table 1 setting), and NSR with the paper's
     # cheaper variant (crafted on the classifier alone) for comparison.
-    nsr-adv)                 printf '%s\n' --recreation models/sr-lite-cifar10 --adversarial fgsm-rs --epochs 15 --lr 0.2 --schedule OneCycle --keep best-robust --held-out 500 ;;
-    nsr-adv-craft-classifier) printf '%s\n' --recreation models/sr-lite-cifar10 --adversarial fgsm-rs --craft-through classifier --epochs 15 --lr 0.2 --schedule OneCycle --keep best-robust --held-out 500 ;;
+    nsr-adv)                 printf '%s\n' --recreation models/sr-lite-cifar10-5k --adversarial fgsm-rs --epochs 15 --lr 0.2 --schedule OneCycle --keep best-robust --held-out 500 ;;
+    nsr-adv-craft-classifier) printf '%s\n' --recreation models/sr-lite-cifar10-5k --adversarial fgsm-rs --craft-through classifier --epochs 15 --lr 0.2 --schedule OneCycle --keep best-robust --held-out 500 ;;
     fir-g1-adv)              printf '%s\n' --recreation models/inpainter-lite-g1-cifar10-20k --adversarial fgsm-rs --epochs 15 --lr 0.2 --schedule OneCycle --keep best-robust --held-out 500 ;;
     # Issue 10: the plain ResNet-20 trained longer.
     resnet20-long)           printf '%s\n' --epochs 60 --lr 0.1 --schedule Cosine ;;
@@ -66,7 +66,9 @@ run_options() {
     # The inpainters retrained on all 50,000 images (CPU, 2026-11-28) are inpainter-lite-g{1,4,8}-cifar10 now, each
     # shipped with a CPU T classifier that beat the old pair (--recreate-once; g = 4's with --recreated-copies 4,
     # 2026-11-29), so the three runs above now train on them. FIRadv (fir-g1-adv) keeps the 20,000-image g = 1
-    # inpainter it was trained with (inpainter-lite-g1-cifar10-20k).
+    # inpainter it was trained with (inpainter-lite-g1-cifar10-20k). Likewise NSR's generator: sr-lite-full finished on
+    # a CPU on 2026-11-29 and is sr-lite-cifar10 now (so resnet20-long-on-sr-lite trains on it); the NSRadv runs keep
+    # the 5,000-image generator they started with (sr-lite-cifar10-5k).
     inpainter-lite-g1-full) recreation_run lite --cell 1 --batch-size 64 --lr 2e-3 ;;
     inpainter-lite-g4-full) recreation_run lite --cell 4 --batch-size 64 --lr 2e-3 ;;
     inpainter-lite-g8-full) recreation_run lite --cell 8 --batch-size 64 --lr 2e-3 ;;

@@ -7,11 +7,11 @@
 #   bash scripts/gpu/slim-tree.sh restore    # after them, whatever happened
 #   bash scripts/gpu/slim-tree.sh size       # what a call would carry now (MiB), artifacts included
 # PDNN_KEEP_MODELS (space-separated folder names under models/) overrides what stays: by default what the runs of
-# scripts/gpu/runs.sh read (the plain ResNet-20, NSR's generator, FIR's three inpainters as shipped, FIRadv's
-# g = 1 and g = 4's retrained on all 50,000 images). PDNN_STASH sets the stash.
+# scripts/gpu/runs.sh read (the plain ResNet-20, NSR's generator and FIR's three inpainters as shipped, and the
+# 5,000-image generator and 20,000-image g = 1 inpainter that NSRadv and FIRadv keep). PDNN_STASH sets the stash.
 set -euo pipefail
 stash=${PDNN_STASH:-/tmp/pdnn-slim-stash}
-keep=${PDNN_KEEP_MODELS:-resnet20-cifar10 sr-lite-cifar10 inpainter-lite-g1-cifar10 inpainter-lite-g4-cifar10 inpainter-lite-g8-cifar10 inpainter-lite-g1-cifar10-20k}
+keep=${PDNN_KEEP_MODELS:-resnet20-cifar10 sr-lite-cifar10 sr-lite-cifar10-5k inpainter-lite-g1-cifar10 inpainter-lite-g4-cifar10 inpainter-lite-g8-cifar10 inpainter-lite-g1-cifar10-20k}
 limit_mib=64
 
 if [ ! -d models ] || [ ! -e .git ]; then echo "slim-tree: run from the repository root (no models/ or .git here)" >&2; exit 2; fi

@@ -62,6 +62,13 @@ public static class ShippedModels
     /// </summary>
     public const string FirAdvInpainter = "inpainter-lite-g1-cifar10-20k";
 
+    /// <summary>
+    /// NSRadv's SR generator: the first one (5,000 training images, 3 epochs), whose recreations NSRadv's classifier
+    /// learned on. NSR's own generator has since been retrained on all 50,000 images; NSRadv keeps the one it was
+    /// trained with, as FIRadv keeps its inpainter.
+    /// </summary>
+    public const string NsrAdvGenerator = "sr-lite-cifar10-5k";
+
     /// <summary>NSR's δ (paper, Table 3: Gaussian variance 0.01 and salt-and-pepper 0.01).</summary>
     public static readonly NoiseOptions NsrNoise = new() { GaussianVariance = 0.01, SaltProbability = 0.01, PepperProbability = 0.01 };
 
@@ -133,7 +140,7 @@ public static class ShippedModels
             "ls" => ml.Transforms.RobustClassify(File("resnet20-cifar10-ls", "classifier.onnx")),
             "resnet-adv" or "resnet-adv-rs" or "resnet-adv-rs-cpu45" or "resnet-adv-n-fgsm" or "resnet-adv-n-fgsm-cpu45" or "resnet-adv-pgd" or "resnet-adv-fgsm-pure" => Adversarial(),
             "nsr-adv" => ml.Transforms.NoisyCorrupt("Image", NsrNoise, seed: seed, randomness: randomness)
-                .Append(ml.Transforms.SuperResolve("Image", File("sr-lite-cifar10", "sr-generator.onnx")))
+                .Append(ml.Transforms.SuperResolve("Image", File(NsrAdvGenerator, "sr-generator.onnx")))
                 .Append(Adversarial()),
             "fir-adv" => ml.Transforms.MaskedInpaintAggregate("Image", File(FirAdvInpainter, "inpainter.onnx"), gridCell: 1, seed: seed)
                 .Append(Adversarial()),
