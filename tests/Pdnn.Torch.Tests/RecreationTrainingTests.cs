@@ -64,6 +64,37 @@ public sealed class RecreationTrainingTests
     }
 
     [TestMethod]
+    public void InitStartsFromTheFoldersNetworkAndEntersTheRunsIdentity()
+    {
+        var shipped = Path.Combine(Pdnn.Tests.TestPaths.RepoRoot, "models", "sr-lite-cifar10");
+        var (trained, _, _) = RecreationModel.LoadNetwork(shipped);
+        var options = Short with { Init = shipped };
+
+        // A run of no epochs returns the generator as it starts: the shipped one, not a random one.
+        var gan = RecreationTraining.TrainSrGan(SrGeneratorSpec.Lite, TestData.Train.Sample(64, 0), options with { Epochs = 0 }, CPU,
+                                                new Recorder(), 1e-3, 0, null).Model;
+        Assert.AreEqual(0, MaxDifference(trained, gan.Generator), "the generator starts from the folder's weights");
+        manual_seed(Short.Seed);
+        Assert.IsGreaterThan(1e-2, MaxDifference(trained, new SrGenerator(SrGeneratorSpec.Lite)), "a random generator is far from it");
+
+        // A run's identity (what --resume checks) names the weights it started from.
+        StringAssert.Contains(options.Identity("sr"), "|init:" + RecreationModel.ReadCard(shipped).WeightsSha256);
+        Assert.IsFalse(Short.Identity("sr").Contains("init:"));
+    }
+
+    [TestMethod]
+    public void InitFromAnotherKindOfRecreationIsRefusedNamingTheFolder()
+    {
+        var inpainter = Path.Combine(Pdnn.Tests.TestPaths.RepoRoot, "models", "inpainter-lite-g4-cifar10");
+        var e = Assert.ThrowsExactly<ArgumentException>(() =>
+            RecreationTraining.TrainSrGenerator(SrGeneratorSpec.Lite, TestData.Train.Sample(64, 0), Short with { Init = inpainter }, CPU, new Recorder()));
+        StringAssert.Contains(e.Message, inpainter);
+        StringAssert.Contains(e.Message, "inpainter");
+        Assert.ThrowsExactly<FileNotFoundException>(() =>
+            RecreationTraining.TrainSrGenerator(SrGeneratorSpec.Lite, TestData.Train.Sample(64, 0), Short with { Init = Pdnn.Tests.TestPaths.NewTempDir() }, CPU, new Recorder()));
+    }
+
+    [TestMethod]
     public void InpainterLossFallsOnRealImages()
     {
         var recorder = new Recorder();

@@ -25,7 +25,7 @@ static class TrainRecreationCommand
     sealed record Common(Option<string> Data, Option<string> Size, Option<int> Epochs, Option<int> Batch, Option<double> Lr, Option<int> Seed,
                          Option<string> Device, Option<string> Out, Option<bool> Resume, Option<double?> MaxMinutes, Option<int?> TrainLimit,
                          Option<int> TestCount, Option<string?> Classifier, Option<string?> ImageSize, Option<bool> CenterCrop,
-                         Option<int> HeldOut, Option<int?> Patience, Option<int> LrDrops);
+                         Option<int> HeldOut, Option<int?> Patience, Option<int> LrDrops, Option<string?> Init);
 
     static Common Options() => new(
         CommonOptions.Data("Training data (the test split is used for PSNR/SSIM), any supported layout."),
@@ -45,11 +45,12 @@ static class TrainRecreationCommand
         CommonOptions.CenterCrop(),
         new Option<int>("--held-out") { Description = "Training images held out (seeded): the loss on them is measured after every epoch, and the run ends with the weights of the epoch where it was lowest.", DefaultValueFactory = _ => 0 },
         new Option<int?>("--patience") { Description = "With --held-out: stop (completed) once the held-out loss has not improved for this many epochs; --epochs is then the ceiling." },
-        new Option<int>("--lr-drops") { Description = "With --patience: the first this many times the patience runs out, halve the learning rate and go on instead of stopping.", DefaultValueFactory = _ => 0 });
+        new Option<int>("--lr-drops") { Description = "With --patience: the first this many times the patience runs out, halve the learning rate and go on instead of stopping.", DefaultValueFactory = _ => 0 },
+        new Option<string?>("--init") { Description = "Start from the network of this recreation folder (same kind and size) instead of random weights: an SRGAN refining a generator trained with the pixel loss alone, as Ledig et al. did." });
 
     static void Add(Command command, Common o)
     {
-        foreach (var option in new Option[] { o.Data, o.Size, o.Epochs, o.Batch, o.Lr, o.Seed, o.Device, o.Out, o.Resume, o.MaxMinutes, o.TrainLimit, o.TestCount, o.Classifier, o.ImageSize, o.CenterCrop, o.HeldOut, o.Patience, o.LrDrops })
+        foreach (var option in new Option[] { o.Data, o.Size, o.Epochs, o.Batch, o.Lr, o.Seed, o.Device, o.Out, o.Resume, o.MaxMinutes, o.TrainLimit, o.TestCount, o.Classifier, o.ImageSize, o.CenterCrop, o.HeldOut, o.Patience, o.LrDrops, o.Init })
             command.Options.Add(option);
     }
 
@@ -145,7 +146,7 @@ static class TrainRecreationCommand
         {
             Epochs = r.GetValue(o.Epochs), BatchSize = r.GetValue(o.Batch), LearningRate = r.GetValue(o.Lr), Seed = r.GetValue(o.Seed),
             MaxMinutes = r.GetValue(o.MaxMinutes), Interrupt = Interruption.OnSignal(),
-            HeldOut = r.GetValue(o.HeldOut), Patience = r.GetValue(o.Patience), LearningRateDrops = r.GetValue(o.LrDrops),
+            HeldOut = r.GetValue(o.HeldOut), Patience = r.GetValue(o.Patience), LearningRateDrops = r.GetValue(o.LrDrops), Init = r.GetValue(o.Init),
         };
         // Photographs (Imagenette) are cut to one size, as for the classifier that will read the recreations.
         var imageSize = CommonOptions.ParseSize(r.GetValue(o.ImageSize));
@@ -213,6 +214,7 @@ static class TrainRecreationCommand
             LearningRateDrops = options.LearningRateDrops > 0 ? state.LearningRateDrops : null,
             HeldOutLosses = options.HeldOut > 0 ? state.History.Select(h => h.HeldOutLoss).ToList() : null,
             TrainLosses = state.History.Select(h => h.TrainLoss).ToList(),
+            InitializedFrom = options.Init, InitializedFromSha256 = options.Init is { } init ? RecreationModel.ReadCard(init).WeightsSha256 : null,
             BatchSize = options.BatchSize, LearningRate = options.LearningRate, Seed = options.Seed,
             Command = "pdnn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), Hardware = Hardware.Describe(device),
             WallSeconds = state.ElapsedSeconds, TestData = test.Source, TestCount = test.Count, Psnr = psnr, Ssim = ssim, CorruptedPsnr = corruptedPsnr,

@@ -29,6 +29,9 @@ public sealed record RecreationCard
     public string? Stop { get; init; }
     public List<double>? TrainLosses { get; init; }
     public List<double?>? HeldOutLosses { get; init; }
+    /// <summary>With --init: the recreation folder whose network started the run, and its weights' SHA-256; null: random start.</summary>
+    public string? InitializedFrom { get; init; }
+    public string? InitializedFromSha256 { get; init; }
     public int BatchSize { get; init; }
     public double LearningRate { get; init; }
     public string Loss { get; init; } = "L1 pixel loss";

@@ -49,19 +49,36 @@ public sealed class RecreationModel
         ? new SrGenerator(card.Size == "paper" ? SrGeneratorSpec.Paper : SrGeneratorSpec.Lite)
         : new Inpainter(card.Size == "paper" ? InpainterSpec.Paper : InpainterSpec.Lite);
 
-    /// <summary>Loads the recreation in <paramref name="dir"/> (sr-generator.card.json or inpainter.card.json), checking the weights' SHA-256.</summary>
-    public static RecreationModel Load(string dir, Device device, int maskSeed = 0)
+    /// <summary>The card of the recreation folder <paramref name="dir"/>, its path, and its weights' file and SHA-256,
+    /// checked against the card.</summary>
+    public static (RecreationCard Card, string CardPath, string WeightsPath, string WeightsSha256) ReadCard(string dir)
     {
         var cardPath = new[] { "sr-generator.card.json", "inpainter.card.json" }.Select(f => Path.Combine(dir, f)).FirstOrDefault(File.Exists)
             ?? throw new FileNotFoundException($"{dir}: no sr-generator.card.json or inpainter.card.json (a folder written by pdnn train-sr / train-inpainter).");
         var card = JsonSerializer.Deserialize<RecreationCard>(File.ReadAllText(cardPath)) ?? throw new InvalidDataException($"{cardPath}: empty card.");
-        var weights = Path.Combine(dir, card.Kind + ".weights.bin");
-        if (!card.FilesSha256.TryGetValue(Path.GetFileName(weights), out var expected) || ClassifierFile.Sha256(weights) != expected)
-            throw new InvalidDataException($"{weights}: missing, or its SHA-256 does not match {cardPath}.");
         if (card.Kind is not ("sr-generator" or "inpainter"))
             throw new InvalidDataException($"{cardPath}: unknown recreation kind '{card.Kind}'.");
+        var weights = Path.Combine(dir, card.Kind + ".weights.bin");
+        string? sha = File.Exists(weights) ? ClassifierFile.Sha256(weights) : null;
+        if (!card.FilesSha256.TryGetValue(Path.GetFileName(weights), out var expected) || sha != expected)
+            throw new InvalidDataException($"{weights}: missing, or its SHA-256 does not match {cardPath}.");
+        return (card, cardPath, weights, sha!);
+    }
+
+    /// <summary>The trained network alone (generator or inpainter, on the CPU) of the recreation folder <paramref name="dir"/>
+    /// and its card: what <see cref="Load"/> builds on, and where a run that starts from trained weights (--init) takes them.</summary>
+    public static (nn.Module<Tensor, Tensor> Network, RecreationCard Card, string CardPath) LoadNetwork(string dir)
+    {
+        var (card, cardPath, weights, _) = ReadCard(dir);
         var network = Network(card);
         network.load(weights);
+        return (network, card, cardPath);
+    }
+
+    /// <summary>Loads the recreation in <paramref name="dir"/> (sr-generator.card.json or inpainter.card.json), checking the weights' SHA-256.</summary>
+    public static RecreationModel Load(string dir, Device device, int maskSeed = 0)
+    {
+        var (network, card, cardPath) = LoadNetwork(dir);
         network.to(device).eval();
         if (card.Kind == "sr-generator")
         {

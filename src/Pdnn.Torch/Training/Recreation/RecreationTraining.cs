@@ -31,10 +31,18 @@ public sealed record RecreationTrainOptions
     /// on (counting patience afresh) instead of stopping. At a constant rate Adam's weights, and so the batch-norm
     /// statistics the held-out loss is measured with, keep moving; the halvings let the loss settle before the run ends.</summary>
     public int LearningRateDrops { get; init; }
+    /// <summary>
+    /// A recreation folder (written by pdnn train-sr / train-inpainter, of the same kind and architecture) whose network
+    /// starts the run in place of a random initialisation: Ledig et al. started their SRGAN from an SRResNet trained
+    /// with the pixel loss alone, so the adversarial and feature losses refine a generator that already recreates. The
+    /// SRGAN's discriminator starts fresh. Null: random initialisation.
+    /// </summary>
+    public string? Init { get; init; }
 
     public string Identity(string what) =>
         $"{what}|{Epochs}|{BatchSize}|{LearningRate}|{Seed}" +
-        (HeldOut > 0 ? $"|held-out:{HeldOut}|patience:{Patience}" + (LearningRateDrops > 0 ? $"|lr-drops:{LearningRateDrops}" : "") : "");
+        (HeldOut > 0 ? $"|held-out:{HeldOut}|patience:{Patience}" + (LearningRateDrops > 0 ? $"|lr-drops:{LearningRateDrops}" : "") : "") +
+        (Init != null ? $"|init:{RecreationModel.ReadCard(Init).WeightsSha256}" : "");
 
     internal RecreationTrainOptions Validated()
     {
@@ -94,6 +102,7 @@ public static class RecreationTraining
     {
         manual_seed(options.Seed);
         var model = new SrGenerator(spec);
+        Initialize(model, options, "sr-generator", spec.ToString());
         model.to(device);
         Tensor Loss(Tensor x) => nn.functional.l1_loss(model.forward(Corrupt(x, gaussianVariance, saltPepper)), Upsample(x, spec.Upscale));
         return Fit(model, data, options, device, observer, $"sr|{spec}|{gaussianVariance}|{saltPepper}", $"SR generator ({spec.Name})",
@@ -118,6 +127,7 @@ public static class RecreationTraining
         if (featureWeight > 0 && features == null) throw new ArgumentException("a feature loss needs a feature network.", nameof(features));
         manual_seed(options.Seed);
         var gan = new SrGan(spec);
+        Initialize(gan.Generator, options, "sr-generator", spec.ToString());
         gan.to(device);
         var discriminatorParameters = gan.Discriminator.parameters().ToList();
         using var featureScalar = featureWeight.ToScalar();         // held for the whole run (GcSafe)
@@ -154,6 +164,7 @@ public static class RecreationTraining
     {
         manual_seed(options.Seed);
         var model = new Inpainter(spec);
+        Initialize(model, options, "inpainter", spec.ToString());
         model.to(device);
         Tensor Loss(Tensor x)
         {
@@ -162,6 +173,18 @@ public static class RecreationTraining
         }
         return Fit(model, data, options, device, observer, $"inpainter|{spec}|{cell}|{coverage}", $"inpainter ({spec.Name}, g={cell})",
             Loss, Loss, checkpointDir, resume);
+    }
+
+    /// <summary>Copies the weights of <see cref="RecreationTrainOptions.Init"/>'s network into <paramref name="network"/>
+    /// (on the CPU, before it moves to the device), after checking that it is the same kind and architecture.</summary>
+    static void Initialize(nn.Module network, RecreationTrainOptions options, string kind, string architecture)
+    {
+        if (options.Init is not { } dir) return;
+        var (trained, card, cardPath) = RecreationModel.LoadNetwork(dir);
+        if (card.Kind != kind || card.Architecture != architecture)
+            throw new ArgumentException($"--init {dir}: {cardPath} describes a {card.Kind} '{card.Architecture}'; this run trains a {kind} '{architecture}'.", nameof(options));
+        using (no_grad()) network.load_state_dict(trained.state_dict());
+        trained.Dispose();
     }
 
     static RecreationTrainResult<TModel> Fit<TModel>(TModel model, ImageDataset data, RecreationTrainOptions options, Device device,
