@@ -43,17 +43,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
     public TrainResult Run(ImageDataset train, ImageDataset? test, string? checkpointDir, bool resume,
                            Func<Tensor, Tensor>? recreate = null, CifarResNet? initial = null, Func<Tensor, Tensor>? stepRecreate = null)
     {
-        if (stepRecreate != null && recreate == null)
-            throw new ArgumentException("a training-step recreation was given without the recreation it stands for.", nameof(stepRecreate));
-        if (train.Count < options.BatchSize)
-            throw new ArgumentException($"the training set has {train.Count} images, fewer than one batch of {options.BatchSize}.");
-        if (options.RecreateOnce && (recreate == null || stepRecreate != null || options.Adversarial.Enabled || options.HeldOut > 0))
-            throw new ArgumentException(recreate == null ? "recreating the training set once needs the recreation to apply."
-                : "recreating the training set once is for plain training on recreations: adversarial training and the held-out checks craft from the raw images, " +
-                  "and a separate training-step recreation has nothing to run on.");
-        if (options.RecreatedCopies < 0 || (options.RecreatedCopies > 0 && !options.RecreateOnce))
-            throw new ArgumentException(options.RecreatedCopies < 0 ? $"the number of recreated copies is {options.RecreatedCopies}; it must be 0 or more."
-                : "recreated copies are stored by recreating the training set once: they need RecreateOnce (--recreate-once).");
+        Validate(train, recreate, stepRecreate);
         var dataIdentity = $"{train.Source}|{train.Count}|{string.Join(",", train.ClassNames)}";
         var adversary = options.Adversarial.Enabled ? new TrainingAdversary(options.Adversarial) : null;
         ImageDataset? heldOut = null;
@@ -114,15 +104,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         bool augmentSteps = options.Augment && options.RecreatedCopies == 0;
         if (options.RecreateOnce && state.FinishedAtBudget == null && state.Epoch < options.Epochs)
         {
-            string name = options.Recreation ?? "the recreation";
-            train = options.RecreatedCopies > 0
-                ? RecreatedOnce.AugmentedCopies(train, recreate!, name, device, copies, options.Seed, options.Augment ? Augmentation.Padding(train.Height) : null,
-                    progress: RecreatedOnce.Messages(observer, $"{copies} augmented copies of the training images", copies * train.Count))
-                : RecreatedOnce.Of(train, recreate!, name, device, progress: RecreatedOnce.Messages(observer, "the training images", train.Count));
-            // A random recreation's test images are stored with one seeded draw each: they only watch the training (the
-            // caller's final test draws afresh).
-            if (test != null) test = RecreatedOnce.Of(test, recreate!, name, device, progress: RecreatedOnce.Messages(observer, "the test images", test.Count),
-                                                      drawSeed: options.RecreatedCopies > 0 ? Seeds.Derive(options.Seed, Seeds.CopyStream, -1) : null);
+            (train, test) = RecreateOnce(train, test, recreate!, copies);
             recreate = null;
         }
         using var trainImages = new DeviceImages(train, device);
@@ -225,11 +207,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
                 {
                     collapse = CollapseDetector.Check([.. state.History.Where(h => h.HeldOut != null).Select(h => (h.Epoch, h.HeldOut!)), (epoch + 1, check)]);
                     if (collapse != null) observer.Message(collapse + (options.OnCollapse == CollapseAction.Stop ? "; stopping (--on-collapse stop)" : ""));
-                    // The latest epoch within one binomial standard error of the best PGD-10 accuracy so far: a later epoch
-                    // that is as robust up to the held-out set's noise is kept (it has seen more of the schedule, usually
-                    // with higher clean accuracy); a real fall (robust overfitting) is not.
-                    double top = Math.Max(0, state.BestRobustPgd);
-                    if (check.Pgd10 >= state.BestRobustPgd - Math.Sqrt(top * (1 - top) / monitor!.Count))
+                    if (IsBestRobust(check, state, monitor!.Count))
                     {
                         best?.Dispose();
                         best = CopyOf(evaluated, spec, train.ClassNames.Count);
@@ -263,17 +241,8 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
             };
         }
 
-        state = state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds };
         bool finishedBefore = state.FinishedAtBudget != null;
-        if (scheduleSpent && state.StoppedOnCollapse == null)
-            state = state with { FinishedAtBudget = $"learning-rate schedule of {options.ScheduleMinutes} min run to its end: ended in epoch {state.Epoch} of at most {options.Epochs}, {state.ElapsedSeconds / 60:F1} min of training in all" };
-        else if (!finishedBefore && state.Epoch < options.Epochs && state.StoppedOnCollapse == null && options.FinishAtBudget && stopReason != null
-            && !options.Interrupt.IsCancellationRequested)
-            state = state with
-            {
-                FinishedAtBudget = $"{stopReason}: ended with {state.Epoch} of {options.Epochs} epochs" +
-                                   (state.StepInEpoch > 0 ? $" and {state.StepInEpoch} steps of the next" : "") + $", {state.ElapsedSeconds / 60:F1} min of training in all",
-            };
+        state = Finished(state with { ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds }, stopReason, scheduleSpent);
         // The checkpoint records the finish, so that a resume after a crash in what follows (the final test, the save)
         // does not train on.
         if (state.FinishedAtBudget != null && !finishedBefore && checkpointDir != null)
@@ -292,6 +261,64 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         best?.Dispose();
         model.eval();
         return new TrainResult(model, completed, state, state.StoppedOnCollapse ?? state.FinishedAtBudget ?? (completed ? "completed" : stopReason!)) { KeptEpoch = kept };
+    }
+
+    /// <summary>Refuses, before any work, a training set smaller than a batch and recreation options that cannot go together.</summary>
+    void Validate(ImageDataset train, Func<Tensor, Tensor>? recreate, Func<Tensor, Tensor>? stepRecreate)
+    {
+        if (stepRecreate != null && recreate == null)
+            throw new ArgumentException("a training-step recreation was given without the recreation it stands for.", nameof(stepRecreate));
+        if (train.Count < options.BatchSize)
+            throw new ArgumentException($"the training set has {train.Count} images, fewer than one batch of {options.BatchSize}.");
+        if (options.RecreateOnce && (recreate == null || stepRecreate != null || options.Adversarial.Enabled || options.HeldOut > 0))
+            throw new ArgumentException(recreate == null ? "recreating the training set once needs the recreation to apply."
+                : "recreating the training set once is for plain training on recreations: adversarial training and the held-out checks craft from the raw images, " +
+                  "and a separate training-step recreation has nothing to run on.");
+        if (options.RecreatedCopies < 0 || (options.RecreatedCopies > 0 && !options.RecreateOnce))
+            throw new ArgumentException(options.RecreatedCopies < 0 ? $"the number of recreated copies is {options.RecreatedCopies}; it must be 0 or more."
+                : "recreated copies are stored by recreating the training set once: they need RecreateOnce (--recreate-once).");
+    }
+
+    /// <summary>The training images recreated once (with recreated copies: K augmented copies, one after another) and the
+    /// test images recreated once, stored: from then on they are the images, for the steps and the per-epoch test alike.</summary>
+    (ImageDataset Train, ImageDataset? Test) RecreateOnce(ImageDataset train, ImageDataset? test, Func<Tensor, Tensor> recreate, int copies)
+    {
+        string name = options.Recreation ?? "the recreation";
+        var recreated = options.RecreatedCopies > 0
+            ? RecreatedOnce.AugmentedCopies(train, recreate, name, device, copies, options.Seed, options.Augment ? Augmentation.Padding(train.Height) : null,
+                progress: RecreatedOnce.Messages(observer, $"{copies} augmented copies of the training images", copies * train.Count))
+            : RecreatedOnce.Of(train, recreate, name, device, progress: RecreatedOnce.Messages(observer, "the training images", train.Count));
+        // A random recreation's test images are stored with one seeded draw each: they only watch the training (the
+        // caller's final test draws afresh).
+        var recreatedTest = test == null ? null : RecreatedOnce.Of(test, recreate, name, device, progress: RecreatedOnce.Messages(observer, "the test images", test.Count),
+                                                                   drawSeed: options.RecreatedCopies > 0 ? Seeds.Derive(options.Seed, Seeds.CopyStream, -1) : null);
+        return (recreated, recreatedTest);
+    }
+
+    /// <summary>Whether this epoch's weights become the best-robust ones: the latest epoch within one binomial standard error
+    /// of the best held-out PGD-10 accuracy so far. A later epoch that is as robust up to the held-out set's noise is kept
+    /// (it has seen more of the schedule, usually with higher clean accuracy); a real fall (robust overfitting) is not.</summary>
+    static bool IsBestRobust(RobustCheck check, TrainingState state, int heldOutCount)
+    {
+        double top = Math.Max(0, state.BestRobustPgd);
+        return check.Pgd10 >= state.BestRobustPgd - Math.Sqrt(top * (1 - top) / heldOutCount);
+    }
+
+    /// <summary>The state at the end of a run that stopped for <paramref name="stopReason"/>: finished for good when its
+    /// budgeted schedule was spent, or when it stopped at a budget with <see cref="TrainOptions.FinishAtBudget"/> (not when
+    /// interrupted, not after a collapse, which records itself); otherwise unchanged, to be resumed.</summary>
+    TrainingState Finished(TrainingState state, string? stopReason, bool scheduleSpent)
+    {
+        if (scheduleSpent && state.StoppedOnCollapse == null)
+            return state with { FinishedAtBudget = $"learning-rate schedule of {options.ScheduleMinutes} min run to its end: ended in epoch {state.Epoch} of at most {options.Epochs}, {state.ElapsedSeconds / 60:F1} min of training in all" };
+        if (state.FinishedAtBudget == null && state.Epoch < options.Epochs && state.StoppedOnCollapse == null && options.FinishAtBudget && stopReason != null
+            && !options.Interrupt.IsCancellationRequested)
+            return state with
+            {
+                FinishedAtBudget = $"{stopReason}: ended with {state.Epoch} of {options.Epochs} epochs" +
+                                   (state.StepInEpoch > 0 ? $" and {state.StepInEpoch} steps of the next" : "") + $", {state.ElapsedSeconds / 60:F1} min of training in all",
+            };
+        return state;
     }
 
     /// <summary>
