@@ -79,7 +79,7 @@ public sealed class RecreationTrainingTests
 
         // A run's identity (what --resume checks) names the weights it started from.
         StringAssert.Contains(options.Identity("sr"), "|init:" + RecreationModel.ReadCard(shipped).WeightsSha256);
-        Assert.IsFalse(Short.Identity("sr").Contains("init:"));
+        Assert.DoesNotContain("init:", Short.Identity("sr"));
     }
 
     [TestMethod]
