@@ -58,6 +58,30 @@ public sealed class TrainingOnRecreationsTests
         Assert.AreEqual(everyBatch.State.History[^1].TestAccuracy!.Value, once.State.History[^1].TestAccuracy!.Value, 1e-9, "per-epoch test accuracy");
     }
 
+    /// <summary>Ctrl-C or SIGTERM while the training set is being recreated (16 minutes for NSR's four copies on 2 cores)
+    /// stops within a batch with a message saying that nothing was trained or saved; before, the signal waited for the
+    /// first training step. No checkpoint is written: nothing of the run exists yet.</summary>
+    [TestMethod]
+    [DataRow(0, 4)]   // stored once: the determinism check's two calls, then two of the 11 batches
+    [DataRow(2, 2)]   // two copies: two of the 22 batches
+    public void AnInterruptionWhileRecreatingStopsWithinABatch(int copies, int interruptedAtCall)
+    {
+        using var interrupt = new CancellationTokenSource();
+        int calls = 0;
+        Func<Tensor, Tensor> mirrorThenInterrupt = x => { if (++calls == interruptedAtCall) interrupt.Cancel(); return x.flip(3); };
+        var options = Tiny with { Epochs = 1, Recreation = "mirror", RecreateOnce = true, RecreatedCopies = copies, Interrupt = interrupt.Token };
+        var folder = Directory.CreateTempSubdirectory("pdnn-interrupt-").FullName;
+        try
+        {
+            var stopped = Assert.ThrowsExactly<OperationCanceledException>(() => new ClassifierTrainer(options, CPU, new TextTrainingObserver(TextWriter.Null))
+                .Run(TestData.Train.Sample(1024, 0), TestData.Test.Sample(200, 0), folder, false, mirrorThenInterrupt));
+            StringAssert.Contains(stopped.Message, "interrupted while recreating the images with mirror");
+            Assert.AreEqual(interruptedAtCall, calls, "the recreation went on after the interruption");
+            Assert.IsFalse(Checkpoint.Exists(folder), "a checkpoint was written for a run that took no step");
+        }
+        finally { Directory.Delete(folder, recursive: true); }
+    }
+
     /// <summary>A random recreation (noise drawn at each call, as NSR's) is refused with the reason, and so are the runs
     /// that need the raw images (adversarial training, the held-out checks).</summary>
     [TestMethod]

@@ -75,7 +75,8 @@ static class CommonOptions
         return d;
     }
 
-    /// <summary>Runs a command body; expected failures (bad input, bad options) print one clear line and return 2.</summary>
+    /// <summary>Runs a command body; expected failures (bad input, bad options) print one clear line and return 2; a run
+    /// interrupted where it cannot checkpoint says so and returns 130.</summary>
     public static int Run(Func<int> body)
     {
         try
@@ -87,6 +88,12 @@ static class CommonOptions
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 2;
+        }
+        catch (OperationCanceledException e)
+        {
+            // Ctrl-C or SIGTERM where a run cannot stop with a checkpoint (see Interruption): the conventional 128 + SIGINT.
+            AnsiConsole.MarkupLineInterpolated($"[yellow]stopped:[/] {e.Message}");
+            return 130;
         }
     }
 }

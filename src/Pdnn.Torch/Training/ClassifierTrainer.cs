@@ -284,15 +284,26 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
     (ImageDataset Train, ImageDataset? Test) RecreateOnce(ImageDataset train, ImageDataset? test, Func<Tensor, Tensor> recreate, int copies)
     {
         string name = options.Recreation ?? "the recreation";
-        var recreated = options.RecreatedCopies > 0
-            ? RecreatedOnce.AugmentedCopies(train, recreate, name, device, copies, options.Seed, options.Augment ? Augmentation.Padding(train.Height) : null,
-                progress: RecreatedOnce.Messages(observer, $"{copies} augmented copies of the training images", copies * train.Count))
-            : RecreatedOnce.Of(train, recreate, name, device, progress: RecreatedOnce.Messages(observer, "the training images", train.Count));
-        // A random recreation's test images are stored with one seeded draw each: they only watch the training (the
-        // caller's final test draws afresh).
-        var recreatedTest = test == null ? null : RecreatedOnce.Of(test, recreate, name, device, progress: RecreatedOnce.Messages(observer, "the test images", test.Count),
-                                                                   drawSeed: options.RecreatedCopies > 0 ? Seeds.Derive(options.Seed, Seeds.CopyStream, -1) : null);
-        return (recreated, recreatedTest);
+        // An interruption here stops within a batch (the steps' clean stop with a checkpoint is minutes to an hour away):
+        // nothing of this run has been trained yet, so there is nothing new to save.
+        var interrupt = options.Interrupt;
+        try
+        {
+            var recreated = options.RecreatedCopies > 0
+                ? RecreatedOnce.AugmentedCopies(train, recreate, name, device, copies, options.Seed, options.Augment ? Augmentation.Padding(train.Height) : null,
+                    progress: RecreatedOnce.Messages(observer, $"{copies} augmented copies of the training images", copies * train.Count), cancel: interrupt)
+                : RecreatedOnce.Of(train, recreate, name, device, progress: RecreatedOnce.Messages(observer, "the training images", train.Count), cancel: interrupt);
+            // A random recreation's test images are stored with one seeded draw each: they only watch the training (the
+            // caller's final test draws afresh).
+            var recreatedTest = test == null ? null : RecreatedOnce.Of(test, recreate, name, device, progress: RecreatedOnce.Messages(observer, "the test images", test.Count),
+                                                                       drawSeed: options.RecreatedCopies > 0 ? Seeds.Derive(options.Seed, Seeds.CopyStream, -1) : null, cancel: interrupt);
+            return (recreated, recreatedTest);
+        }
+        catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
+        {
+            throw new OperationCanceledException($"interrupted while recreating the images with {name}, before this run's first step: nothing new was trained " +
+                                                 "or saved (a checkpoint from before, if any, is unchanged); the same command starts the recreation over.", interrupt);
+        }
     }
 
     /// <summary>Whether this epoch's weights become the best-robust ones: the latest epoch within one binomial standard error

@@ -22,17 +22,18 @@ public static class RecreatedOnce
     /// <summary>The recreations of every image of <paramref name="data"/> (rounded to 8 bits: 1/510 at most from the
     /// floats the deployed φDNN classifies), in batches of <paramref name="batchSize"/> on <paramref name="device"/>.</summary>
     /// <param name="progress">Called after each batch with the images done so far.</param>
+    /// <param name="cancel">Checked before each batch: a long recreation stops within one batch when asked.</param>
     /// <param name="drawSeed">For a random recreation: seeds each batch's draw, so that one reproducible draw per image is
     /// stored (a test set to watch training by; what the deployed chain draws differs). null: the recreation must be
     /// deterministic, and is checked to be.</param>
     public static ImageDataset Of(ImageDataset data, Func<Tensor, Tensor> recreate, string recreationName, Device device,
-                                  int batchSize = 100, Action<int>? progress = null, int? drawSeed = null)
+                                  int batchSize = 100, Action<int>? progress = null, int? drawSeed = null, CancellationToken cancel = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         using var images = new DeviceImages(data, device);
         if (drawSeed == null) ThrowIfRandom(images, recreate, recreationName);
         var pixels = new byte[data.Pixels.Length];
-        Recreate(images, recreate, pixels, 0, batchSize, drawSeed, augment: null, done => progress?.Invoke(done));
+        Recreate(images, recreate, pixels, 0, batchSize, drawSeed, augment: null, done => progress?.Invoke(done), cancel);
         return new ImageDataset(pixels, data.Labels, data.ClassNames, data.Channels, data.Height, data.Width,
                                 $"{data.Source}, recreated once by {recreationName}");
     }
@@ -45,7 +46,8 @@ public static class RecreatedOnce
     /// shows, with K draws per image instead of one per epoch.
     /// </summary>
     public static ImageDataset AugmentedCopies(ImageDataset data, Func<Tensor, Tensor> recreate, string recreationName, Device device,
-                                               int copies, int seed, int? padding, int batchSize = 100, Action<int>? progress = null)
+                                               int copies, int seed, int? padding, int batchSize = 100, Action<int>? progress = null,
+                                               CancellationToken cancel = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(copies, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
@@ -60,7 +62,7 @@ public static class RecreatedOnce
             int copy = k;
             Recreate(images, recreate, pixels, (long)copy * data.Pixels.Length, batchSize, Seeds.Derive(seed, Seeds.CopyStream, copy),
                      augment: padding is { } p ? (x, start) => Augmentation.CropAndFlip(x, new Random(Seeds.Derive(seed, Seeds.CopyStream, copy, start)), p) : null,
-                     done => progress?.Invoke(copy * data.Count + done));
+                     done => progress?.Invoke(copy * data.Count + done), cancel);
         }
         var labels = Enumerable.Repeat(data.Labels, copies).SelectMany(l => l).ToArray();
         return new ImageDataset(pixels, labels, data.ClassNames, data.Channels, data.Height, data.Width,
@@ -70,11 +72,12 @@ public static class RecreatedOnce
     /// <summary>Recreates every image of <paramref name="images"/> batch by batch into <paramref name="pixels"/> from
     /// <paramref name="offset"/>, each batch first augmented when asked and its random draws seeded when asked.</summary>
     static void Recreate(DeviceImages images, Func<Tensor, Tensor> recreate, byte[] pixels, long offset, int batchSize, int? drawSeed,
-                         Func<Tensor, int, Tensor>? augment, Action<int> progress)
+                         Func<Tensor, int, Tensor>? augment, Action<int> progress, CancellationToken cancel)
     {
         int imageSize = images.Data.ImageSize;
         for (int start = 0; start < images.Count; start += batchSize)
         {
+            cancel.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             int n = Math.Min(batchSize, images.Count - start);
