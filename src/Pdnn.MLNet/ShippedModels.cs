@@ -39,18 +39,23 @@ public static class ShippedModels
     /// and NSR with one kind of noise, each with the T classifier (fine-tuned on NSR's recreations) or, with the suffix
     /// "-plain", the plain ResNet-20; Table 1's ResNetpruned (ResNet-20 pruned to 80% by weight magnitude); and
     /// resnet-adv-fgsm-pure, FGSM adversarial training without the clean loss, kept to show the catastrophic overfitting
-    /// that the paper's ResNetadv suffered (not a defence anyone should deploy).
+    /// that the paper's ResNetadv suffered (not a defence anyone should deploy); and nsr-srgan, NSR with the generator
+    /// refined by the SRGAN losses and the T classifier trained on its recreations (issue 10's candidate for NSR's chain).
     /// </summary>
     public static readonly string[] Ablations = ["sr", "nsr-gaussian", "nsr-sp", "sr-plain", "nsr-plain", "nsr-gaussian-plain", "nsr-sp-plain", "pruned",
-                                                 "resnet-adv-fgsm-pure"];
+                                                 "resnet-adv-fgsm-pure", "nsr-srgan"];
 
     /// <summary>Every name <see cref="Chain(MLContext, string, string, int, int, Execution.RandomnessKey)"/> accepts.</summary>
     public static IEnumerable<string> Names => Defences.Concat(Ablations);
 
     /// <summary>Whether <paramref name="models"/> holds every model of <paramref name="defence"/> (the adversarially trained ones ship one by one).</summary>
-    public static bool IsShipped(string models, string defence) =>
-        defence == "pruned" ? System.IO.File.Exists(Path.Combine(models, PrunedClassifier, "classifier.onnx"))
-        : !AdversarialClassifiers.TryGetValue(defence, out var folder) || System.IO.File.Exists(Path.Combine(models, folder, "classifier.onnx"));
+    public static bool IsShipped(string models, string defence) => defence switch
+    {
+        "pruned" => System.IO.File.Exists(Path.Combine(models, PrunedClassifier, "classifier.onnx")),
+        "nsr-srgan" => System.IO.File.Exists(Path.Combine(models, SrganGenerator, "sr-generator.onnx"))
+                       && System.IO.File.Exists(Path.Combine(models, SrganClassifier, "classifier.onnx")),
+        _ => !AdversarialClassifiers.TryGetValue(defence, out var folder) || System.IO.File.Exists(Path.Combine(models, folder, "classifier.onnx")),
+    };
 
     /// <summary>The model folder of ResNetpruned.</summary>
     public const string PrunedClassifier = "resnet20-cifar10-pruned80";
@@ -68,6 +73,12 @@ public static class ShippedModels
     /// trained with, as FIRadv keeps its inpainter.
     /// </summary>
     public const string NsrAdvGenerator = "sr-lite-cifar10-5k";
+
+    /// <summary>
+    /// NSR's generator refined with the SRGAN losses (pixel + feature + adversarial, from NSR's pixel-loss generator) and
+    /// the T classifier trained on its recreations: the nsr-srgan chain, measured beside NSR's before it may replace it.
+    /// </summary>
+    public const string SrganGenerator = "srgan-lite-cifar10", SrganClassifier = "resnet20-cifar10-on-srgan-lite";
 
     /// <summary>NSR's δ (paper, Table 3: Gaussian variance 0.01 and salt-and-pepper 0.01).</summary>
     public static readonly NoiseOptions NsrNoise = new() { GaussianVariance = 0.01, SaltProbability = 0.01, PepperProbability = 0.01 };
@@ -107,6 +118,7 @@ public static class ShippedModels
         "nsr-gaussian-plain" => "NSR (lite SR; Gaussian 0.01), plain ResNet-20",
         "nsr-sp-plain" => "NSR (lite SR; s&p 0.01), plain ResNet-20",
         "pruned" => "ResNet-20 pruned 80% by weight magnitude (ResNetpruned)",
+        "nsr-srgan" => "NSR (lite SR refined as an SRGAN; Gaussian 0.01 + s&p 0.01), its T classifier",
         _ => throw Unknown(defence),
     };
 
@@ -142,6 +154,9 @@ public static class ShippedModels
             "nsr-adv" => ml.Transforms.NoisyCorrupt("Image", NsrNoise, seed: seed, randomness: randomness)
                 .Append(ml.Transforms.SuperResolve("Image", File(NsrAdvGenerator, "sr-generator.onnx")))
                 .Append(Adversarial()),
+            "nsr-srgan" => ml.Transforms.NoisyCorrupt("Image", NsrNoise, seed: seed, randomness: randomness)
+                .Append(ml.Transforms.SuperResolve("Image", File(SrganGenerator, "sr-generator.onnx")))
+                .Append(ml.Transforms.RobustClassify(File(SrganClassifier, "classifier.onnx"))),
             "fir-adv" => ml.Transforms.MaskedInpaintAggregate("Image", File(FirAdvInpainter, "inpainter.onnx"), gridCell: 1, seed: seed)
                 .Append(Adversarial()),
             "pruned" => ml.Transforms.RobustClassify(File(PrunedClassifier, "classifier.onnx")),

@@ -52,7 +52,7 @@ public static class MergedReport
 {
     static readonly Dictionary<string, string> Short = new()
     {
-        ["none"] = "ResNet-20", ["nsr"] = "NSR", ["fir-g1"] = "FIR g=1", ["fir-g4"] = "FIR g=4", ["fir-g8"] = "FIR g=8",
+        ["none"] = "ResNet-20", ["nsr"] = "NSR", ["nsr-srgan"] = "NSR (SRGAN)", ["fir-g1"] = "FIR g=1", ["fir-g4"] = "FIR g=4", ["fir-g8"] = "FIR g=8",
         ["fs"] = "FS", ["ss"] = "SS", ["jpeg"] = "JPEG", ["ls"] = "LS",
     };
 
