@@ -302,7 +302,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
         {
             throw new OperationCanceledException($"interrupted while recreating the images with {name}, before this run's first step: nothing new was trained " +
-                                                 "or saved (a checkpoint from before, if any, is unchanged); the same command starts the recreation over.", interrupt);
+                                                 "or saved (a checkpoint from before, if any, is unchanged); run it again (with --resume where there is a checkpoint) to start the recreation over.", interrupt);
         }
     }
 

@@ -68,7 +68,9 @@ public sealed record TrainOptions
     public double? MaxMinutes { get; init; }
     /// <summary>Stop cleanly after this many optimiser steps in this invocation (tests and scripted runs).</summary>
     public long? MaxSteps { get; init; }
-    /// <summary>Stop cleanly (with a checkpoint) at the next step once cancelled: the CLI cancels it on Ctrl-C or SIGTERM.</summary>
+    /// <summary>Stop cleanly (with a checkpoint) at the next step once cancelled: the CLI cancels it on Ctrl-C or SIGTERM.
+    /// While the images are being recreated once (<see cref="RecreateOnce"/>), before any step, the run stops at the next
+    /// batch with an <see cref="OperationCanceledException"/> instead: there is nothing to checkpoint yet.</summary>
     public CancellationToken Interrupt { get; init; }
     /// <summary>
     /// At the time or step budget, end the run with the weights it has (best-robust's when kept so, else the last
