@@ -61,7 +61,7 @@ public sealed class TwinTests
         Assert.IsLessThan(1e-4f, MaxDifference(Scores(ml, model, data), probabilities), twin.Description);
     }
 
-    /// <summary>Table 3's chains: each NSR variant has its own δ (none for SR) before the one SR generator, and the T or the plain classifier; NSRadv keeps the generator it was trained with.</summary>
+    /// <summary>Table 3's chains: each NSR variant has its own δ (none for SR) before the one SR generator, and the T or the plain classifier; NSRadv keeps the generator it was trained with; nsr-srgan pairs the SRGAN-refined generator with its own T classifier.</summary>
     [TestMethod]
     [DataRow("nsr", 0.01, 0.01, "sr-lite-cifar10", "resnet20-cifar10-on-sr-lite")]
     [DataRow("nsr-plain", 0.01, 0.01, "sr-lite-cifar10", "resnet20-cifar10")]
@@ -72,6 +72,7 @@ public sealed class TwinTests
     [DataRow("sr", null, null, "sr-lite-cifar10", "resnet20-cifar10-on-sr-lite")]
     [DataRow("sr-plain", null, null, "sr-lite-cifar10", "resnet20-cifar10")]
     [DataRow("nsr-adv", 0.01, 0.01, "sr-lite-cifar10-5k", "resnet20-cifar10-on-sr-lite-adv")]
+    [DataRow("nsr-srgan", 0.01, 0.01, "srgan-lite-cifar10", "resnet20-cifar10-on-srgan-lite")]
     public void NsrVariantsHaveTheirNoiseGeneratorAndClassifier(string defence, double? variance, double? saltAndPepper, string generator, string classifier)
     {
         var ml = new MLContext(seed: 0);
