@@ -151,12 +151,8 @@ public static class ShippedModels
             "jpeg" => ml.Transforms.JpegCompression("Image", quality: 75).Append(classifier),
             "ls" => ml.Transforms.RobustClassify(File("resnet20-cifar10-ls", "classifier.onnx")),
             "resnet-adv" or "resnet-adv-rs" or "resnet-adv-rs-cpu45" or "resnet-adv-n-fgsm" or "resnet-adv-n-fgsm-cpu45" or "resnet-adv-pgd" or "resnet-adv-fgsm-pure" => Adversarial(),
-            "nsr-adv" => ml.Transforms.NoisyCorrupt("Image", NsrNoise, seed: seed, randomness: randomness)
-                .Append(ml.Transforms.SuperResolve("Image", File(NsrAdvGenerator, "sr-generator.onnx")))
-                .Append(Adversarial()),
-            "nsr-srgan" => ml.Transforms.NoisyCorrupt("Image", NsrNoise, seed: seed, randomness: randomness)
-                .Append(ml.Transforms.SuperResolve("Image", File(SrganGenerator, "sr-generator.onnx")))
-                .Append(ml.Transforms.RobustClassify(File(SrganClassifier, "classifier.onnx"))),
+            "nsr-adv" => Nsr(NsrNoise, NsrAdvGenerator, Adversarial()),
+            "nsr-srgan" => Nsr(NsrNoise, SrganGenerator, ml.Transforms.RobustClassify(File(SrganClassifier, "classifier.onnx"))),
             "fir-adv" => ml.Transforms.MaskedInpaintAggregate("Image", File(FirAdvInpainter, "inpainter.onnx"), gridCell: 1, seed: seed)
                 .Append(Adversarial()),
             "pruned" => ml.Transforms.RobustClassify(File(PrunedClassifier, "classifier.onnx")),
@@ -166,11 +162,13 @@ public static class ShippedModels
         };
 
         // NSR, and Table 3's variants: the generator behind one kind of noise (or none: SR), before the T classifier or the plain one.
-        IEstimator<ITransformer> NsrVariant(string name, bool plain)
+        IEstimator<ITransformer> NsrVariant(string name, bool plain) =>
+            Nsr(NsrVariants[name], "sr-lite-cifar10", ml.Transforms.RobustClassify(plain ? File("resnet20-cifar10", "classifier.onnx") : Tuned("sr-lite")));
+
+        // δ (none: SR), the generator of the folder, then the classifier: every NSR chain.
+        IEstimator<ITransformer> Nsr(NoiseOptions? noise, string generator, RobustClassifyEstimator classify)
         {
-            var noise = NsrVariants[name];
-            var recreate = ml.Transforms.SuperResolve("Image", File("sr-lite-cifar10", "sr-generator.onnx"));
-            var classify = ml.Transforms.RobustClassify(plain ? File("resnet20-cifar10", "classifier.onnx") : Tuned("sr-lite"));
+            var recreate = ml.Transforms.SuperResolve("Image", File(generator, "sr-generator.onnx"));
             return noise is null ? recreate.Append(classify)
                 : ml.Transforms.NoisyCorrupt("Image", noise, seed: seed, randomness: randomness).Append(recreate).Append(classify);
         }
