@@ -8,7 +8,8 @@
 #   3. the training runs one after another, in the order named, each with --max-minutes set to what is left of the
 #      budget, so that every run stops before the call's deadline with a checkpoint that `--resume` continues anywhere
 #      (runs at once share the card badly: eight gave less than one alone, benchmarks/train-throughput.md);
-#      PDNN_PARALLEL=1 starts them all at once instead;
+#      commas in PDNN_RUNS split the runs into lanes that run side by side, each lane one run after another
+#      (PDNN_RUNS="a b, c d": a then b, beside c then d); PDNN_PARALLEL=1 gives every run its own lane;
 #   4. results back through $OUT: results.tar.xz (split into 15 MB parts if needed) and summary.txt.
 # Usage (device tool, repository root): bash scripts/gpu/adversarial-training.sh [budget seconds, default 500]
 # A later call continues unfinished runs: PDNN_RESUME_FROM=artifacts/resume.tar.xz (the runs/ folder that came back)
@@ -34,7 +35,10 @@ mkdir -p "$out" "$work/data" "$work/runs"
 summary=$out/summary.txt
 say() { echo "[$(( $(date +%s) - start ))s] $*" | tee -a "$summary"; }
 
-read -r -a names <<< "${PDNN_RUNS:-${run_names[*]}}"
+runs_spec=${PDNN_RUNS:-${run_names[*]}}
+read -r -a names <<< "${runs_spec//,/ }"
+IFS=',' read -r -a lanes <<< "$runs_spec"
+[ -z "${PDNN_PARALLEL:-}" ] || lanes=("${names[@]}")
 for name in "${names[@]}"; do run_options "$name" > /dev/null || { say "FAILED: no run named '$name'"; exit 3; }; done
 
 say "unpacking"
@@ -81,13 +85,24 @@ run() { # name, then the options of its command (run_command)
   "$pdnn" "$command" "${shared[@]}" --max-minutes "$minutes" "${resume[@]}" --out "$work/runs/$name" "$@" > "$work/runs/$name.log" 2>&1
   say "$name: ended (exit $?): $(grep -E '^epoch [0-9]+:' "$work/runs/$name.log" | tail -n 1)"
 }
-for name in "${names[@]}"; do
-  mapfile -t options < <(run_options "$name")
-  if [ -n "${PDNN_PARALLEL:-}" ]; then run "$name" "${options[@]}" & else run "$name" "${options[@]}"; fi
-done
-if [ -n "${PDNN_PARALLEL:-}" ]; then
-  sleep 45
-  nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader | sed 's/^/gpu after 45 s: /' | tee -a "$summary"
+run_lane() { # the names of one lane, run one after another
+  local name options
+  for name in "$@"; do
+    mapfile -t options < <(run_options "$name")
+    run "$name" "${options[@]}"
+  done
+}
+if [ "${#lanes[@]}" -eq 1 ]; then run_lane "${names[@]}"
+else
+  say "${#lanes[@]} lanes side by side:$(printf ' [%s]' "${lanes[@]}")"
+  for lane in "${lanes[@]}"; do
+    read -r -a lane_names <<< "$lane"
+    run_lane "${lane_names[@]}" &
+  done
+  if command -v nvidia-smi > /dev/null; then
+    sleep 45
+    nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader | sed 's/^/gpu after 45 s: /' | tee -a "$summary"
+  fi
   wait
 fi
 say "all runs ended"

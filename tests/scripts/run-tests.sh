@@ -6,7 +6,8 @@
 #    made `ldconfig -p | awk '...; exit'` die of SIGPIPE under pipefail), as root and as a non-root user (created with
 #    useradd when run as root). A non-root user whose libstdc++ lacks GLIBCXX_3.4.32 must get the exact commands,
 #    exit 1, and nothing changed; a failing step must end with one "setup: ..." line naming it.
-#  - scripts/gpu/adversarial-training.sh, with a stub `pdnn` bundle: each run gets its command and options, unknown names are refused.
+#  - scripts/gpu/adversarial-training.sh, with a stub `pdnn` bundle: each run gets its command and options, unknown names are refused,
+#    lanes run side by side.
 # `dotnet` and `apt-get` are stubs on PATH that only log their calls, so no restore or install happens.
 # Ends with "N passed, N failed, N skipped". Usage: bash tests/scripts/run-tests.sh [path/to/setup.sh]
 set -uo pipefail
@@ -77,6 +78,8 @@ echo "$*" >> "$PDNN_STUB_LOG"
 out=""; prev=""
 for a in "$@"; do [ "$prev" = --out ] && out=$a; prev=$a; done
 if [ -n "$out" ]; then mkdir -p "$out"; echo "epoch 1: train loss 0.1"; echo '{}' > "$out/model.card.json"; fi
+sleep "${PDNN_STUB_SLEEP:-0}"
+echo "end ${out##*/}" >> "$PDNN_STUB_LOG"
 STUB
 chmod +x "$tmp/gpu-stub/pdnn-gpu/run-pdnn.sh"
 tar -C "$tmp/gpu-stub" -cJf "$gpu_repo/artifacts/pdnn-gpu.tar.xz" pdnn-gpu && tar -C "$tmp/gpu-stub" -cJf "$gpu_repo/artifacts/cifar10.tar.xz" cifar10
@@ -92,6 +95,17 @@ rm -f "$tmp/gpu-calls.log"
 if ! gpu "inpainter-lite-g4-full no-such-run" && grep -q "no run named 'no-such-run'" "$tmp/gpu.out" && [ ! -e "$tmp/gpu-calls.log" ]; then
   pass "gpu/adversarial-training.sh: an unknown run name is refused before anything runs"
 else fail "gpu/adversarial-training.sh did not refuse an unknown run:"; cat "$tmp/gpu.out"; fi
+
+rm -f "$tmp/gpu-calls.log"
+# Lanes: "a b, c" runs a then b, beside c. Each stub run lasts 1 s, so c starts before a ends and b after it.
+line_of() { grep -n -- "$1" "$tmp/gpu-calls.log" | head -n 1 | cut -d: -f1; }
+export PDNN_STUB_SLEEP=1
+if gpu "resnet20-long160 inpainter-lite-g4-full, resnet20-long" && grep -q '2 lanes side by side' "$tmp/gpu.out" &&
+   [ "$(line_of ' --out .*/resnet20-long ')" -lt "$(line_of '^end resnet20-long160$')" ] &&
+   [ "$(line_of ' --out .*/inpainter-lite-g4-full ')" -gt "$(line_of '^end resnet20-long160$')" ]; then
+  pass "gpu/adversarial-training.sh: lanes separated by commas run side by side, each lane's runs one after another"
+else fail "gpu/adversarial-training.sh lanes:"; cat "$tmp/gpu.out" "$tmp/gpu-calls.log"; fi
+unset PDNN_STUB_SLEEP
 
 # --- the machine's own libstdc++ (what setup should find) -------------------------------------------------------------
 real_ldconfig=$(command -v ldconfig || true)
