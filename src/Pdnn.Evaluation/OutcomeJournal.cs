@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Pdnn.Torch.Storage;
 
 namespace Pdnn.Evaluation;
 
@@ -22,10 +23,11 @@ public sealed class OutcomeJournal : IDisposable
     const string Magic = "# pdnn evaluation journal v1";
     readonly Dictionary<(string Job, int Batch), JournalUnit> units = [];
     readonly FileStream stream;
+    readonly OutputLock writing;
 
-    OutcomeJournal(string path, string key, FileStream stream, IEnumerable<JournalUnit> finished)
+    OutcomeJournal(string path, string key, FileStream stream, OutputLock writing, IEnumerable<JournalUnit> finished)
     {
-        Path = path; Key = key; this.stream = stream;
+        Path = path; Key = key; this.stream = stream; this.writing = writing;
         foreach (var u in finished) units[(u.Job, u.Batch)] = u;
     }
 
@@ -40,7 +42,14 @@ public sealed class OutcomeJournal : IDisposable
     public static OutcomeJournal Open(string path, string key, bool resume)
     {
         if (key.Contains('\n')) throw new ArgumentException("a journal key is one line.", nameof(key));
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+        // Taken before the journal is read or replaced: a second evaluation into the same --out would otherwise truncate it.
+        var writing = OutputLock.Take(path);
+        try { return Open(path, key, resume, writing); }
+        catch { writing.Dispose(); throw; }
+    }
+
+    static OutcomeJournal Open(string path, string key, bool resume, OutputLock writing)
+    {
         // A journal killed before its key line was whole holds nothing: it is started afresh.
         if (resume && File.Exists(path) && Parse(path) is ({ } fileKey, var finished, var end))
         {
@@ -50,13 +59,13 @@ public sealed class OutcomeJournal : IDisposable
             var existing = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read);
             existing.SetLength(end); // drop a block cut off by a kill
             existing.Seek(end, SeekOrigin.Begin);
-            return new OutcomeJournal(path, key, existing, finished);
+            return new OutcomeJournal(path, key, existing, writing, finished);
         }
         var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read);
         var header = Encoding.UTF8.GetBytes($"{Magic}\n# key {key}\n");
         stream.Write(header);
         stream.Flush(flushToDisk: true);
-        return new OutcomeJournal(path, key, stream, []);
+        return new OutcomeJournal(path, key, stream, writing, []);
     }
 
     /// <summary>The finished units of the journal at <paramref name="path"/>, and its key; a trailing cut-off block is ignored.</summary>
@@ -140,5 +149,9 @@ public sealed class OutcomeJournal : IDisposable
             ? new OutcomeLine(id, label, prediction, linf, l2, queries) : null;
     }
 
-    public void Dispose() => stream.Dispose();
+    public void Dispose()
+    {
+        stream.Dispose();
+        writing.Dispose();
+    }
 }

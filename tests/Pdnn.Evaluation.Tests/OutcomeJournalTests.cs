@@ -44,4 +44,20 @@ public sealed class OutcomeJournalTests
         using (var fresh = OutcomeJournal.Open(path, "k2", resume: false)) Assert.IsEmpty(fresh.Units);
         Assert.IsEmpty(OutcomeJournal.Read(path).Units);
     }
+
+    [TestMethod]
+    public void ASecondWriterOfTheSameJournalIsRefusedAndTheFirstWritesOn()
+    {
+        var path = Path.Combine(TestPaths.NewTempDir(), "journal", "attacks.csv");
+        using (var first = OutcomeJournal.Open(path, "k1", resume: false))
+        {
+            first.Append(Unit("clean", 0, 3));
+            var error = Assert.ThrowsExactly<InvalidOperationException>(() => OutcomeJournal.Open(path, "k1", resume: false));
+            StringAssert.Contains(error.Message, path);
+            Assert.ThrowsExactly<InvalidOperationException>(() => OutcomeJournal.Open(path, "k1", resume: true));
+            first.Append(Unit("FGSM", 0, 1));
+        }
+        Assert.HasCount(2, OutcomeJournal.Read(path).Units, "the refused writers neither truncated nor appended");
+        using (var resumed = OutcomeJournal.Open(path, "k1", resume: true)) Assert.HasCount(2, resumed.Units);
+    }
 }

@@ -1,6 +1,7 @@
 using Pdnn.Data;
 using Pdnn.Tests;
 using Pdnn.Torch.Models;
+using Pdnn.Torch.Storage;
 using Pdnn.Torch.Training;
 using static TorchSharp.torch;
 
@@ -119,6 +120,23 @@ public sealed class ClassifierTrainerTests
         var c = Train(options with { Seed = 4 }, Small).Model.state_dict()["fc.weight"];
         Assert.IsTrue(a.allclose(b, rtol: 0, atol: 1e-6));
         Assert.IsFalse(a.allclose(c, rtol: 0, atol: 1e-3));
+    }
+
+    [TestMethod]
+    public void ASecondRunOnACheckpointInUseIsRefusedAndWritesNothing()
+    {
+        var checkpoint = Path.Combine(TestPaths.NewTempDir(), "checkpoint");
+        using (OutputLock.Take(checkpoint)) // the first run, still going
+        {
+            var error = Assert.ThrowsExactly<InvalidOperationException>(() => Train(Tiny with { MaxSteps = 1 }, Small, checkpoint));
+            StringAssert.Contains(error.Message, checkpoint);
+            StringAssert.Contains(error.Message, "another run");
+            Assert.IsFalse(Directory.Exists(checkpoint), "the refused run wrote nothing");
+        }
+        var result = Train(Tiny with { MaxSteps = 1 }, Small, checkpoint); // once the first has ended
+        Assert.AreEqual(1, Checkpoint.ReadState(checkpoint).GlobalStep);
+        Assert.IsFalse(result.Completed);
+        Assert.IsFalse(File.Exists(OutputLock.PathOf(checkpoint)), "the run released its lock and removed the file");
     }
 
     [TestMethod]

@@ -9,6 +9,7 @@ using Pdnn.Evaluation.MLNet;
 using Pdnn.Evaluation.Reports;
 using Pdnn.MLNet;
 using Pdnn.Torch.Devices;
+using Pdnn.Torch.Storage;
 using Pdnn.Torch.Training;
 using Spectre.Console;
 
@@ -107,6 +108,9 @@ static class EvaluateCommand
             {
                 var key = defence == "fir" ? $"fir-g{g}" : defence;
                 var dir = Path.Combine(runDir, key);
+                // Held until this defence's files are written: a second evaluation into the same folder is refused
+                // before it can clear or resume the journals this one is writing.
+                using var writing = OutputLock.Take(dir);
                 // Nothing is lost: an unfinished evaluation is continued (--resume) or left alone, never overwritten.
                 if (!resuming && DefenceRun.IsUnfinished(dir))
                     throw new InvalidOperationException($"{dir} holds an unfinished evaluation; continue it with --resume (same options), or delete the folder to start afresh.");

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Pdnn.Data;
 using Pdnn.Torch.Evaluation;
 using Pdnn.Torch.Models;
+using Pdnn.Torch.Storage;
 using Pdnn.Torch.Training.Adversarial;
 using Pdnn.Torch.Training.Recreation;
 using TorchSharp;
@@ -58,6 +59,7 @@ public sealed class ClassifierTrainer(TrainOptions options, Device device, ITrai
         if (initial != null) model.load_state_dict(initial.state_dict());
 
         var state = new TrainingState { OptionsIdentity = options.Identity(), DataIdentity = dataIdentity };
+        using var writing = checkpointDir != null ? OutputLock.Take(checkpointDir) : null;
         bool resuming = checkpointDir != null && Checkpoint.Exists(checkpointDir);
         if (resuming)
         {

@@ -1,5 +1,6 @@
 using Pdnn.Data;
 using Pdnn.Torch.Models.Recreation;
+using Pdnn.Torch.Storage;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -198,6 +199,7 @@ public static class RecreationTraining
         if (data.Count < options.BatchSize)
             throw new ArgumentException($"{data.Count} images{(heldOut != null ? $" (after holding out {heldOut.Count})" : "")} are fewer than one batch of {options.BatchSize}.");
         var state = new TrainingState { OptionsIdentity = options.Identity(identity), DataIdentity = $"{data.Source}|{data.Count}" };
+        using var writing = checkpointDir != null ? OutputLock.Take(checkpointDir) : null;
         bool resuming = checkpointDir != null && Checkpoint.Exists(checkpointDir);
         BestWeights? best = null;
         if (resuming)
