@@ -7,7 +7,7 @@
 #    useradd when run as root). A non-root user whose libstdc++ lacks GLIBCXX_3.4.32 must get the exact commands,
 #    exit 1, and nothing changed; a failing step must end with one "setup: ..." line naming it.
 #  - scripts/gpu/adversarial-training.sh, with a stub `pdnn` bundle: each run gets its command and options, unknown names are refused,
-#    lanes run side by side.
+#    lanes run side by side; scripts/gpu/de-paper-budget.sh the same way.
 # `dotnet` and `apt-get` are stubs on PATH that only log their calls, so no restore or install happens.
 # Ends with "N passed, N failed, N skipped". Usage: bash tests/scripts/run-tests.sh [path/to/setup.sh]
 set -uo pipefail
@@ -71,7 +71,7 @@ fi
 # A stub `pdnn` bundle logs its arguments (no .NET, no GPU): what the script would run on the lent machine.
 gpu_repo=$tmp/gpu-repo
 mkdir -p "$gpu_repo/scripts/gpu" "$gpu_repo/artifacts" "$tmp/gpu-stub/pdnn-gpu" "$tmp/gpu-stub/cifar10/train"
-cp "$repo/scripts/gpu/adversarial-training.sh" "$repo/scripts/gpu/runs.sh" "$gpu_repo/scripts/gpu/"
+cp "$repo/scripts/gpu/adversarial-training.sh" "$repo/scripts/gpu/runs.sh" "$repo/scripts/gpu/de-paper-budget.sh" "$gpu_repo/scripts/gpu/"
 cat > "$tmp/gpu-stub/pdnn-gpu/run-pdnn.sh" <<'STUB'
 #!/usr/bin/env bash
 echo "$*" >> "$PDNN_STUB_LOG"
@@ -83,6 +83,7 @@ echo "end ${out##*/}" >> "$PDNN_STUB_LOG"
 STUB
 chmod +x "$tmp/gpu-stub/pdnn-gpu/run-pdnn.sh"
 tar -C "$tmp/gpu-stub" -cJf "$gpu_repo/artifacts/pdnn-gpu.tar.xz" pdnn-gpu && tar -C "$tmp/gpu-stub" -cJf "$gpu_repo/artifacts/cifar10.tar.xz" cifar10
+cp "$gpu_repo/artifacts/cifar10.tar.xz" "$gpu_repo/artifacts/cifar10-test.tar.xz"
 gpu() { (cd "$gpu_repo" && PDNN_STUB_LOG=$tmp/gpu-calls.log PDNN_GPU_WORK=$tmp/gpu-work OUT=$tmp/gpu-out PDNN_SKIP_BENCH=1 \
          PDNN_RUNS="$1" bash scripts/gpu/adversarial-training.sh 300) > "$tmp/gpu.out" 2>&1; }
 if gpu "inpainter-lite-g4-full resnet20-long160" &&
@@ -106,6 +107,15 @@ if gpu "resnet20-long160 inpainter-lite-g4-full, resnet20-long" && grep -q '2 la
   pass "gpu/adversarial-training.sh: lanes separated by commas run side by side, each lane's runs one after another"
 else fail "gpu/adversarial-training.sh lanes:"; cat "$tmp/gpu.out" "$tmp/gpu-calls.log"; fi
 unset PDNN_STUB_SLEEP
+
+# --- scripts/gpu/de-paper-budget.sh: the paper's DE budget querying the twin on CUDA; a second call resumes -----------
+rm -f "$tmp/gpu-calls.log"
+de() { (cd "$gpu_repo" && PDNN_STUB_LOG=$tmp/gpu-calls.log PDNN_GPU_WORK=$tmp/de-work OUT=$tmp/de-out "$@" bash scripts/gpu/de-paper-budget.sh 300) > "$tmp/de.out" 2>&1; }
+if de env && de env PDNN_RESUME_FROM="$tmp/de-out/de.tar.xz" &&
+   [ "$(grep -c -- '^evaluate --defense nsr,fir --grid 1 --data .*/cifar10 --models models --n 100 --seed 0 --attacks 1px,10px --de-population 400 --de-generations 100 --query-target twin --batch-size 10 --eps-curve  --device cuda --out .*/de-work/de' "$tmp/gpu-calls.log")" -eq 2 ] &&
+   [ "$(grep -c -- ' --resume$' "$tmp/gpu-calls.log")" -eq 1 ] && tar -tJf "$tmp/de-out/de.tar.xz" | grep -q '^de/$'; then
+  pass "gpu/de-paper-budget.sh: evaluate at population 400 x 100 querying the twin on CUDA, the evaluation packed, a second call resumes it"
+else fail "gpu/de-paper-budget.sh:"; cat "$tmp/de.out" "$tmp/gpu-calls.log"; fi
 
 # --- the machine's own libstdc++ (what setup should find) -------------------------------------------------------------
 real_ldconfig=$(command -v ldconfig || true)
