@@ -97,10 +97,12 @@ static class EvaluateCommand
             string commandLine = "pdnn " + string.Join(' ', OutcomeArguments(Environment.GetCommandLineArgs().Skip(1).ToList())
                 .Select(a => a.Length == 0 || a.Any(char.IsWhiteSpace) ? $"\"{a}\"" : a)); // copy-pasteable: "" for an empty value
             int sampleSize = Get(n, 32);
-            var dataName = $"{test.Source} (uniform sample of {Math.Min(sampleSize, test.Count)}, seed {settings.Seed})";
             // Drawn once, as AttackEvaluator would draw them (ImageDataset.Sample is the same draw), so that every
             // evaluator below reads only the images it attacks, not the whole test split again.
             var sample = test.Sample(sampleSize, settings.Seed);
+            // The sample's own name: "<data> (uniform sample of n, seed s)", or the data's alone when n covers it all (the
+            // whole set in its own order, not a shuffle: the reports must not pair its images with a sample's by place).
+            var dataName = sample.Source;
             var curveSample = test.Sample(Math.Min(Get(curveN, 16), sampleSize), settings.Seed);
 
             var results = new List<DefenceResult>();

@@ -27,17 +27,34 @@ public sealed record StoredResult(string Folder, string Defence, string Descript
             json.TryGetProperty("Settings", out var settings) && settings.TryGetProperty(nameof(AttackSettings.SkipMisclassified), out var skip) && skip.GetBoolean());
     }
 
+    /// <summary>Per measure ("clean", then each attack by its column name), per image (index in the seeded uniform
+    /// sample): correct or not.</summary>
+    public Dictionary<string, Dictionary<int, bool>> OutcomesByAttack()
+    {
+        var result = new Dictionary<string, Dictionary<int, bool>> { ["clean"] = [] };
+        foreach (var line in File.ReadLines(Path.Combine(Folder, "outcomes.csv")).Skip(1))
+        {
+            // index,label,clean_prediction,attack,adversarial_prediction,linf,l2,queries,correct
+            var f = line.Split(',');
+            int index = int.Parse(f[0], CultureInfo.InvariantCulture);
+            result["clean"][index] = f[1] == f[2];
+            var attack = string.Join(',', f[3..^5]);
+            if (!result.TryGetValue(attack, out var byImage)) result[attack] = byImage = [];
+            byImage[index] = bool.Parse(f[^1]);
+        }
+        return result;
+    }
+
     /// <summary>Per image (index in the seeded uniform sample): correct when clean, and under each attack.</summary>
     public Dictionary<int, List<bool>> Outcomes()
     {
         var result = new Dictionary<int, List<bool>>();
-        foreach (var line in File.ReadLines(Path.Combine(Folder, "outcomes.csv")).Skip(1))
-        {
-            var f = line.Split(',');
-            int index = int.Parse(f[0], CultureInfo.InvariantCulture);
-            if (!result.TryGetValue(index, out var list)) result[index] = list = [f[1] == f[2]];
-            list.Add(bool.Parse(f[^1]));
-        }
+        foreach (var byImage in OutcomesByAttack().Values)
+            foreach (var (index, correct) in byImage)
+            {
+                if (!result.TryGetValue(index, out var list)) result[index] = list = [];
+                list.Add(correct);
+            }
         return result;
     }
 }
@@ -80,6 +97,9 @@ public static class MergedReport
         var points = new List<ScatterPlot.Item>();
         foreach (var g in byDefence)
         {
+            // The worst case over every run pairs images by their place in the sample: only runs on one data and seed.
+            if (g.Select(r => PairedComparison.SampleFamily(r.Data)).Distinct().Count() > 1)
+                throw new ArgumentException($"the runs of '{g.Key}' were evaluated on different data or seeds ({string.Join("; ", g.Select(r => $"{r.Folder}: {r.Data}"))}); join runs of one sample only.");
             var main = g.OrderByDescending(r => r.Count).First();
             var cells = columns.Select(c => g.SelectMany(r => r.Attacks).FirstOrDefault(a => a.Attack == c) is { } s ? Cell(s, s.Count != main.Count) : "–");
             var outcomes = g.Select(r => r.Outcomes()).ToList(); // read each run's CSV once
