@@ -14,8 +14,9 @@ public sealed record PairedRow(string Measure, string Runs, int Images, int Corr
 /// Two defences compared image by image on the same seeded sample. Their Wilson intervals overlap for differences that
 /// a paired test resolves: both were run on the same images, so only the images where they disagree carry information
 /// about which is better. McNemar's exact test: if both are equally accurate, each disagreement goes either way with
-/// probability ½. Runs of different size pair on the images they share (a smaller seeded sample is a prefix of a larger
-/// one, as in <see cref="MergedReport"/>); for a randomised defence each run's clean prediction is its own draw.
+/// probability ½. Runs are paired when they evaluated the same images with an attack in common; runs of different size
+/// meet only in the worst case over every run, on the images they share (a smaller seeded sample is a prefix of a larger
+/// one, as in <see cref="MergedReport"/>). For a randomised defence each run's clean prediction is its own draw.
 /// </summary>
 public static partial class PairedComparison
 {
