@@ -27,6 +27,10 @@ public sealed record StoredResult(string Folder, string Defence, string Descript
             json.TryGetProperty("Settings", out var settings) && settings.TryGetProperty(nameof(AttackSettings.SkipMisclassified), out var skip) && skip.GetBoolean());
     }
 
+    /// <summary>Every defence's stored evaluation in the run folders <paramref name="runs"/> (each a folder with results.json).</summary>
+    public static List<StoredResult> ReadAll(IEnumerable<string> runs) =>
+        runs.SelectMany(run => Directory.GetDirectories(run).Where(d => File.Exists(Path.Combine(d, "results.json")))).Select(Read).ToList();
+
     /// <summary>Per measure ("clean", then each attack by its column name), per image (index in the seeded uniform
     /// sample): correct or not.</summary>
     public Dictionary<string, Dictionary<int, bool>> OutcomesByAttack()
@@ -85,7 +89,7 @@ public static class MergedReport
     {
         if (mergeShards)
             foreach (var run in runs) DefenceRun.MergeShards(run);
-        var byDefence = runs.SelectMany(run => Directory.GetDirectories(run).Where(d => File.Exists(Path.Combine(d, "results.json"))).Select(StoredResult.Read))
+        var byDefence = StoredResult.ReadAll(runs)
             .GroupBy(r => r.Defence).OrderBy(g => Array.IndexOf([.. Short.Keys], g.Key) is var i && i < 0 ? 99 : i).ToList();
         if (byDefence.Count == 0) throw new DirectoryNotFoundException($"no results.json under {string.Join(", ", runs)}.");
         var columns = byDefence.SelectMany(g => g.SelectMany(r => r.Attacks.Select(a => a.Attack))).Distinct()

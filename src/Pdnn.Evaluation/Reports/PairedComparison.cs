@@ -28,14 +28,14 @@ public static partial class PairedComparison
     }
 
     /// <summary>
-    /// Every measure the two defences share, per pair of their runs on the same sample (data, seed and size) with an attack
-    /// in common: clean, each attack both ran, and each one's worst case in that run (over its own attacks); then, where either has several runs
-    /// on samples of that data and seed, the worst case over every attack of all of them, on the images they share.
+    /// Every measure the two defences share, per pair of their runs on the same sample (data, seed and size) with an
+    /// attack in common: clean, each attack both ran, and each one's worst case in that run (over its own attacks); then,
+    /// where either has several runs on samples of that data and seed, the worst case over every attack of all of them,
+    /// on the images they share.
     /// </summary>
     public static IReadOnlyList<PairedRow> Compare(IReadOnlyList<string> runs, string a, string b)
     {
-        var stored = runs.SelectMany(run => Directory.GetDirectories(run).Where(d => File.Exists(Path.Combine(d, "results.json"))))
-            .Select(StoredResult.Read).ToList();
+        var stored = StoredResult.ReadAll(runs);
         foreach (var defence in new[] { a, b }.Where(d => stored.All(r => r.Defence != d)))
             throw new ArgumentException($"--compare: no evaluation of '{defence}' under {string.Join(", ", runs)} (found: {string.Join(", ", stored.Select(r => r.Defence).Distinct())}).");
         var rows = new List<PairedRow>();
