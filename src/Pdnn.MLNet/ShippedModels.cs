@@ -32,6 +32,10 @@ public static class ShippedModels
         ["resnet-adv-fgsm-pure"] = "resnet20-cifar10-adv-fgsm-pure",
         ["nsr-adv"] = "resnet20-cifar10-on-sr-lite-adv",
         ["fir-adv"] = "resnet20-cifar10-on-inpainter-lite-g1-adv",
+        ["resnet-adv-rs30"] = "resnet20-cifar10-adv-fgsm-rs30",
+        ["nsr-adv-scratch"] = "resnet20-cifar10-on-sr-lite-adv-scratch",
+        ["nsr-adv-craft-classifier"] = "resnet20-cifar10-on-sr-lite-adv-craft-classifier",
+        ["fir-adv-scratch"] = "resnet20-cifar10-on-inpainter-lite-g1-adv-scratch",
     };
 
     /// <summary>
@@ -40,10 +44,15 @@ public static class ShippedModels
     /// "-plain", the plain ResNet-20; Table 1's ResNetpruned (ResNet-20 pruned to 80% by weight magnitude); and
     /// resnet-adv-fgsm-pure, FGSM adversarial training without the clean loss, kept to show the catastrophic overfitting
     /// that the paper's ResNetadv suffered (not a defence anyone should deploy); and nsr-srgan, NSR with the generator
-    /// refined by the SRGAN losses and the T classifier trained on its recreations (issue 10's candidate for NSR's chain).
+    /// refined by the SRGAN losses and the T classifier trained on its recreations (issue 10's candidate for NSR's chain);
+    /// and the other adversarial recipes, trained on a GPU (2026-11-29) and measured beside the shipped ones: FGSM-RS over
+    /// 30 epochs (resnet-adv-rs30), and NSRadv and FIRadv with classifiers adversarially trained from random weights
+    /// (FGSM-RS, 15 epochs) instead of fine-tuned from the N-FGSM ResNet-20: crafted through the whole φDNN
+    /// (nsr-adv-scratch, fir-adv-scratch) or, as the paper did, on the classifier alone (nsr-adv-craft-classifier).
     /// </summary>
     public static readonly string[] Ablations = ["sr", "nsr-gaussian", "nsr-sp", "sr-plain", "nsr-plain", "nsr-gaussian-plain", "nsr-sp-plain", "pruned",
-                                                 "resnet-adv-fgsm-pure", "nsr-srgan"];
+                                                 "resnet-adv-fgsm-pure", "nsr-srgan",
+                                                 "resnet-adv-rs30", "nsr-adv-scratch", "nsr-adv-craft-classifier", "fir-adv-scratch"];
 
     /// <summary>Every name <see cref="Chain(MLContext, string, string, int, int, Execution.RandomnessKey)"/> accepts.</summary>
     public static IEnumerable<string> Names => Defences.Concat(Ablations);
@@ -112,6 +121,10 @@ public static class ShippedModels
         "resnet-adv-fgsm-pure" => "ResNet-20, FGSM adversarial training without clean loss (catastrophic overfitting)",
         "nsr-adv" => "NSRadv: NSR (lite), classifier N-FGSM-trained through the φDNN (from resnet-adv-n-fgsm)",
         "fir-adv" => "FIRadv: FIR (lite, g=1), classifier N-FGSM-trained through the φDNN (from resnet-adv-n-fgsm)",
+        "resnet-adv-rs30" => "ResNet-20, FGSM-RS adversarial training, 30 epochs",
+        "nsr-adv-scratch" => "NSRadv: NSR (lite), classifier FGSM-RS-trained through the φDNN from random weights",
+        "nsr-adv-craft-classifier" => "NSRadv: NSR (lite), classifier FGSM-RS-trained from random weights on examples crafted on C alone",
+        "fir-adv-scratch" => "FIRadv: FIR (lite, g=1), classifier FGSM-RS-trained through the φDNN from random weights",
         "sr" => "SR (lite SR, no noise), T classifier",
         "nsr-gaussian" => "NSR (lite SR; Gaussian 0.01), T classifier",
         "nsr-sp" => "NSR (lite SR; s&p 0.01), T classifier",
@@ -152,10 +165,10 @@ public static class ShippedModels
             "ss" => ml.Transforms.SpatialSmoothing("Image", window: 2).Append(classifier),
             "jpeg" => ml.Transforms.JpegCompression("Image", quality: 75).Append(classifier),
             "ls" => ml.Transforms.RobustClassify(File("resnet20-cifar10-ls", "classifier.onnx")),
-            "resnet-adv" or "resnet-adv-rs" or "resnet-adv-rs-cpu45" or "resnet-adv-n-fgsm" or "resnet-adv-n-fgsm-cpu45" or "resnet-adv-pgd" or "resnet-adv-fgsm-pure" => Adversarial(),
-            "nsr-adv" => Nsr(NsrNoise, NsrAdvGenerator, Adversarial()),
+            "resnet-adv" or "resnet-adv-rs" or "resnet-adv-rs-cpu45" or "resnet-adv-n-fgsm" or "resnet-adv-n-fgsm-cpu45" or "resnet-adv-pgd" or "resnet-adv-fgsm-pure" or "resnet-adv-rs30" => Adversarial(),
+            "nsr-adv" or "nsr-adv-scratch" or "nsr-adv-craft-classifier" => Nsr(NsrNoise, NsrAdvGenerator, Adversarial()),
             "nsr-srgan" => Nsr(NsrNoise, SrganGenerator, ml.Transforms.RobustClassify(File(SrganClassifier, "classifier.onnx"))),
-            "fir-adv" => ml.Transforms.MaskedInpaintAggregate("Image", File(FirAdvInpainter, "inpainter.onnx"), gridCell: 1, seed: seed)
+            "fir-adv" or "fir-adv-scratch" => ml.Transforms.MaskedInpaintAggregate("Image", File(FirAdvInpainter, "inpainter.onnx"), gridCell: 1, seed: seed)
                 .Append(Adversarial()),
             "pruned" => ml.Transforms.RobustClassify(File(PrunedClassifier, "classifier.onnx")),
             "nsr" or "sr" or "nsr-gaussian" or "nsr-sp" => NsrVariant(defence, plain: false),

@@ -29,7 +29,7 @@ public sealed class OutcomeJournalTests
             Assert.IsFalse(resumed.TryGet("FGSM", 1, out _));
             resumed.Append(Unit("FGSM", 1, 2));
         }
-        var (key, units) = OutcomeJournal.Read(path);
+        var (key, units, _) = OutcomeJournal.Read(path);
         Assert.AreEqual("k1", key);
         Assert.HasCount(3, units);
     }
@@ -59,5 +59,32 @@ public sealed class OutcomeJournalTests
         }
         Assert.HasCount(2, OutcomeJournal.Read(path).Units, "the refused writers neither truncated nor appended");
         using (var resumed = OutcomeJournal.Open(path, "k1", resume: true)) Assert.HasCount(2, resumed.Units);
+    }
+
+    [TestMethod]
+    public void EachSittingThatAddsUnitsNamesItsHardwareAndOneThatAddsNoneLeavesNoTrace()
+    {
+        var path = Path.Combine(TestPaths.NewTempDir(), "journal", "attacks.csv");
+        using (var gpu = OutcomeJournal.Open(path, "k1", resume: false, sitting: "gpu box")) gpu.Append(Unit("clean", 0, 3));
+        using (OutcomeJournal.Open(path, "k1", resume: true, sitting: "idle box")) { } // resumed with nothing left to do
+        using (var cpu = OutcomeJournal.Open(path, "k1", resume: true, sitting: "cpu box"))
+        {
+            cpu.Append(Unit("FGSM", 0, 1));
+            cpu.Append(Unit("FGSM", 1, 2));
+        }
+        var (_, units, sittings) = OutcomeJournal.Read(path);
+        Assert.HasCount(3, units);
+        CollectionAssert.AreEqual(new[] { "gpu box", "cpu box" }, sittings.ToArray(), "one line per sitting, before its first unit");
+
+        File.AppendAllText(path, "sitting\tkilled box\nunit\tFGSM\t2\n20,3"); // killed before its first unit was whole
+        CollectionAssert.AreEqual(new[] { "gpu box", "cpu box" }, OutcomeJournal.Read(path).Sittings.ToArray(), "a sitting with no whole unit computed nothing");
+    }
+
+    [TestMethod]
+    public void AJournalWrittenBeforeSittingsWereRecordedSaysSo()
+    {
+        var path = Path.Combine(TestPaths.NewTempDir(), "attacks.csv");
+        using (var journal = OutcomeJournal.Open(path, "k1", resume: false)) journal.Append(Unit("clean", 0, 3));
+        CollectionAssert.AreEqual(new[] { OutcomeJournal.UnrecordedSitting }, OutcomeJournal.Read(path).Sittings.ToArray());
     }
 }

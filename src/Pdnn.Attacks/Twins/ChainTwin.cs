@@ -24,15 +24,17 @@ public sealed class ChainTwin : IDisposable
 {
     readonly List<IDisposable> owned = [];
 
-    ChainTwin(List<TwinStage> stages, string inputColumn, ImageShape shape, IReadOnlyList<string> classNames)
+    ChainTwin(List<TwinStage> stages, string inputColumn, ImageShape shape, IReadOnlyList<string> classNames, Device device)
     {
-        Stages = stages; InputColumn = inputColumn; Shape = shape; ClassNames = classNames;
+        Stages = stages; InputColumn = inputColumn; Shape = shape; ClassNames = classNames; Device = device;
     }
 
     public IReadOnlyList<TwinStage> Stages { get; }
     public string InputColumn { get; }
     public ImageShape Shape { get; }
     public IReadOnlyList<string> ClassNames { get; }
+    /// <summary>Where the stages' weights live: images given to <see cref="Logits"/> must be there too.</summary>
+    public Device Device { get; }
     /// <summary>True when a stage draws fresh randomness at every call: evaluate with EOT.</summary>
     public bool Randomised => Stages.Any(s => s.Randomised);
     /// <summary>A one-line account of the stages and their backward passes.</summary>
@@ -73,7 +75,7 @@ public sealed class ChainTwin : IDisposable
             if (stage is ImageToImageTransformer image) column = image.OutputColumn;
         }
         var classNames = ((RobustClassifyTransformer)pdnn[^1]).ClassNames;
-        var result = new ChainTwin(twin, pdnn[0].InputColumn, pdnn[0].Shape, classNames);
+        var result = new ChainTwin(twin, pdnn[0].InputColumn, pdnn[0].Shape, classNames, device);
         result.owned.AddRange(owned);
         return result;
     }

@@ -81,7 +81,9 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
         if (this.options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize must be at least 1, got {this.options.BatchSize}.");
         if (this.options.Shard is { } shard && (shard.Count < 1 || shard.Index < 0 || shard.Index >= shard.Count))
             throw new ArgumentOutOfRangeException(nameof(options), $"Shard {shard}: expected 0 <= index < count.");
-        Device = TorchDevice.Resolve(this.options.Device).Device;
+        var device = TorchDevice.Resolve(this.options.Device);
+        Device = device.Device;
+        Hardware = Pdnn.Torch.Devices.Hardware.Describe(device);
         Twin = ChainTwin.FromChain(model, Device);
         deployed = new DeployedScorer(model, Twin.InputColumn, Twin.Shape);
         Progress = this.options.Progress;
@@ -91,6 +93,8 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
     /// <summary>Called as work proceeds: (attack, images done, images in all); starts as the options' callback.</summary>
     public Action<string, int, int>? Progress { get; set; }
     public Device Device { get; }
+    /// <summary>What this evaluator computes on, in words: recorded in its journal for each sitting that adds to it.</summary>
+    public string Hardware { get; }
     /// <summary>The report of the last <see cref="Evaluate"/> or <see cref="Transform"/>.</summary>
     public EvaluationReport? LastReport { get; private set; }
     /// <summary>
@@ -158,7 +162,7 @@ public sealed class AttackEvaluator : ITransformer, IDisposable
             var y = tensor(held.ToArray().Select(i => sampleLabels[i]).ToArray());
             return (x.to(Device), y.to(Device));
         }
-        using var journal = options.Journal is { } path ? OutcomeJournal.Open(path, LastKey, options.Resume) : null;
+        using var journal = options.Journal is { } path ? OutcomeJournal.Open(path, LastKey, options.Resume, Hardware) : null;
         var units = new EvaluationUnits
         {
             Ids = ids.Select(i => (long)i).ToList(), BatchSize = options.BatchSize, Seed = options.Settings.Seed, Journal = journal,

@@ -110,7 +110,7 @@ public static class DefenceRun
             double tolerance = plan.Randomised ? Math.Max(0.02, 1 / Math.Sqrt(plan.CurveCount)) : 0.02;
             report = report with { Flags = [.. report.Flags, .. RobustnessEvaluator.EpsilonChecks(curve, curveClean, tolerance).Select(f => "ε curve: " + f)] };
         }
-        var hardware = string.Join("; ", plans.Select(p => p.Hardware).Distinct());
+        var hardware = Hardware(plans, dirs.SelectMany(d => Enumerable.Range(0, plan.CurveEpsilons.Count).Select(k => CurveJournal(d, k)).Prepend(AttackJournal(d))));
         return (new DefenceResult(plan.Defence, plan.Description, plan.Twin, report, plan.Data, plan.Command, hardware, seconds, curve), plan.Settings);
     }
 
@@ -138,6 +138,18 @@ public static class DefenceRun
         return defences.Count;
     }
 
+    /// <summary>
+    /// Where the outcomes were computed: the hardware of every sitting the journals record (a run resumed on another
+    /// machine names both), or, for journals written before sittings were recorded, the hardware in the plans.
+    /// </summary>
+    static string Hardware(IReadOnlyList<EvaluationPlan> plans, IEnumerable<string> journals)
+    {
+        var sittings = journals.Where(File.Exists).SelectMany(j => OutcomeJournal.Read(j).Sittings).Distinct().ToList();
+        return sittings.All(s => s == OutcomeJournal.UnrecordedSitting)
+            ? string.Join("; ", plans.Select(p => p.Hardware).Distinct())
+            : string.Join("; ", sittings);
+    }
+
     /// <summary>The units of <paramref name="shards"/> that their journals in <paramref name="dirs"/> lack, as "journal: job, batch b".</summary>
     static List<string> Missing(EvaluationPlan plan, IReadOnlyList<string> dirs, IReadOnlyList<Shard> shards)
     {
@@ -160,7 +172,7 @@ public static class DefenceRun
     static Dictionary<string, IReadOnlyList<OutcomeLine>> Units(IEnumerable<string> journals, ref double seconds)
     {
         var read = journals.Select(j => (Path: j, Journal: OutcomeJournal.Read(j))).ToList();
-        foreach (var (path, (key, _)) in read.Skip(1))
+        foreach (var (path, (key, _, _)) in read.Skip(1))
             if (key != read[0].Journal.Key)
                 throw new InvalidDataException($"{path} and {read[0].Path} were written by evaluations with different models or options; they cannot be merged.");
         var units = read.SelectMany(r => r.Journal.Units).GroupBy(u => (u.Job, u.Batch)).Select(g => g.First()).ToList();

@@ -17,13 +17,14 @@ public static class ExampleImages
         using var scope = NewDisposeScope();
         int n = Math.Min(count, images.Count), size = twin.Shape.Size;
         var pixels = Enumerable.Range(0, n).SelectMany(i => images.Image(i).ToArray()).Select(b => b / 255f).ToArray();
-        var x = tensor(pixels, [n, twin.Shape.Channels, twin.Shape.Height, twin.Shape.Width]);
-        var y = tensor(Enumerable.Range(0, n).Select(i => (long)images.Labels[i]).ToArray());
+        // On the twin's device: on a GPU the attack runs there, and only the finished images come back to be drawn.
+        var x = tensor(pixels, [n, twin.Shape.Channels, twin.Shape.Height, twin.Shape.Width]).to(twin.Device);
+        var y = tensor(Enumerable.Range(0, n).Select(i => (long)images.Labels[i]).ToArray()).to(twin.Device);
         manual_seed(settings.Seed);
         var adversarial = new Pgd(twin.Logits, settings.Epsilon, settings.Epsilon / 4, settings.Steps, seed: settings.Seed).Perturb(x, y);
         using var noGrad = no_grad();
-        string Predictions(Tensor t) => string.Join(" ", twin.Logits(t).argmax(1).data<long>().ToArray().Select(p => twin.ClassNames[(int)p][..3]));
-        float[] Image(Tensor t, int i) => t[i].contiguous().data<float>().ToArray();
+        string Predictions(Tensor t) => string.Join(" ", twin.Logits(t).argmax(1).cpu().data<long>().ToArray().Select(p => twin.ClassNames[(int)p][..3]));
+        float[] Image(Tensor t, int i) => t[i].cpu().contiguous().data<float>().ToArray();
         var magnified = ((adversarial - x) / (2 * Math.Max(settings.Epsilon, 1e-6)) + 0.5).clamp(0, 1);
         var rows = new List<(string, IReadOnlyList<float[]>)>
         {
