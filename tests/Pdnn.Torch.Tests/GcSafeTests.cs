@@ -152,7 +152,7 @@ public sealed class GcSafeTests
     [DataRow("adam")]
     public void ResumesFromTorchSharpsStateFile(string kind)
     {
-        // A checkpoint written by TorchSharp's optimiser (the committed in-progress runs) resumes with its state intact.
+        // A checkpoint written by TorchSharp's optimiser (runs checkpointed before GcSafe, such as the GPU runs of 2026-11-26) resumes with its state intact.
         var dir = Directory.CreateTempSubdirectory("pdnn-optimiser-").FullName;
         try
         {
