@@ -11,7 +11,8 @@
 #   100"), PDNN_DEVICE (cuda; cpu with PDNN_LIBTORCH_DIR at a CPU libtorch for a dry run here)
 # Prepare here: bash scripts/publish-gpu-bundle.sh   (the full bundle: evaluate needs ONNX Runtime's CPU library)
 #   tar -C ../shared/data -cf - cifar10/test | xz -1 > artifacts/cifar10-test.tar.xz
-#   PDNN_KEEP_MODELS="resnet20-cifar10 sr-lite-cifar10 resnet20-cifar10-on-sr-lite inpainter-lite-g1-cifar10 resnet20-cifar10-on-inpainter-lite-g1" bash scripts/gpu/slim-tree.sh stash
+#   PDNN_KEEP_MODELS="resnet20-cifar10 sr-lite-cifar10 resnet20-cifar10-on-sr-lite inpainter-lite-g1-cifar10 resnet20-cifar10-on-inpainter-lite-g1" \
+#     PDNN_CARRY="artifacts/pdnn-gpu.tar.xz artifacts/cifar10-test.tar.xz" bash scripts/gpu/slim-tree.sh stash
 # and carry artifacts/pdnn-gpu.tar.xz and artifacts/cifar10-test.tar.xz (and the resume archive).
 # Back through $OUT: de.tar.xz (the evaluation folder: journals, and once finished results and summary) and summary.txt.
 set -uo pipefail

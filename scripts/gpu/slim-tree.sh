@@ -9,6 +9,8 @@
 # PDNN_KEEP_MODELS (space-separated folder names under models/) overrides what stays: by default what the runs of
 # scripts/gpu/runs.sh read (the plain ResNet-20, NSR's generator and FIR's three inpainters as shipped, and the
 # 5,000-image generator and 20,000-image g = 1 inpainter that NSRadv and FIRadv keep). PDNN_STASH sets the stash.
+# PDNN_CARRY (space-separated paths) names the ignored artifacts the call will carry, so that only they are counted;
+# by default every artifacts/*.tar.xz is (a call that carries fewer would be refused for files it leaves behind).
 set -euo pipefail
 stash=${PDNN_STASH:-/tmp/pdnn-slim-stash}
 keep=${PDNN_KEEP_MODELS:-resnet20-cifar10 sr-lite-cifar10 sr-lite-cifar10-5k inpainter-lite-g1-cifar10 inpainter-lite-g4-cifar10 inpainter-lite-g8-cifar10 inpainter-lite-g1-cifar10-20k}
@@ -18,10 +20,12 @@ if [ ! -d models ] || [ ! -e .git ]; then echo "slim-tree: run from the reposito
 
 carried_mib() {
   # What the device tool copies: tracked files still present and untracked files git does not ignore, plus the
-  # ignored artifacts a call names in carry (counted when present, since the usual calls carry them).
+  # ignored artifacts a call names in carry (PDNN_CARRY, or every artifacts/*.tar.xz present).
   # (stat fails on the tracked files a stash moved away: those are not carried, and not counted.)
   { git ls-files -co --exclude-standard -z | { xargs -0 -r stat -c %s -- 2>/dev/null || true; }
-    find artifacts -maxdepth 1 -type f -name '*.tar.xz' -printf '%s\n' 2>/dev/null || true; } |
+    if [ -n "${PDNN_CARRY:-}" ]; then
+      for path in $PDNN_CARRY; do stat -c %s -- "$path" 2>/dev/null || echo "slim-tree: PDNN_CARRY names $path, which is not here" >&2; done
+    else find artifacts -maxdepth 1 -type f -name '*.tar.xz' -printf '%s\n' 2>/dev/null || true; fi; } |
     awk '{s += $1} END {printf "%.1f\n", s / 1048576}'
 }
 

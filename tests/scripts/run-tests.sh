@@ -63,6 +63,14 @@ if git -C "$slim_repo" init -q && git -C "$slim_repo" add -A &&
      ! slim restore > /dev/null 2>&1; then
     pass "slim-tree restore: git status clean, same size as before, a second restore refused"
   else fail "slim-tree restore:"; cat "$tmp/slim.out"; git -C "$slim_repo" status --short; fi
+  # PDNN_CARRY: only the artifacts a call names count (2 MB left behind here must not).
+  mkdir -p "$slim_repo/artifacts" && echo 'artifacts/' >> "$slim_repo/.git/info/exclude"
+  head -c 2000000 /dev/zero > "$slim_repo/artifacts/big.tar.xz"; head -c 1000 /dev/zero > "$slim_repo/artifacts/small.tar.xz"
+  all=$(slim size)
+  only=$(cd "$slim_repo" && PDNN_CARRY=artifacts/small.tar.xz PDNN_STASH="$tmp/slim-stash" bash scripts/gpu/slim-tree.sh size)
+  if awk -v a="${all% MiB}" -v o="${only% MiB}" -v b="${before% MiB}" 'BEGIN {exit !(a - o > 1.8 && o - b < 0.1)}'; then
+    pass "slim-tree size: PDNN_CARRY counts only the artifacts it names ($only against $all)"
+  else fail "slim-tree size with PDNN_CARRY: $only, without: $all, tree alone: $before"; fi
 else
   skip "slim-tree: could not make a scratch git repository"
 fi
