@@ -48,7 +48,7 @@ public sealed class OutcomeJournal : IDisposable
     public static OutcomeJournal Open(string path, string key, bool resume, string? sitting = null)
     {
         if (key.Contains('\n')) throw new ArgumentException("a journal key is one line.", nameof(key));
-        if (sitting != null && sitting.Contains('\n')) throw new ArgumentException("a sitting is one line.", nameof(sitting));
+        if (sitting != null && (sitting.Contains('\n') || sitting.Contains('\t'))) throw new ArgumentException("a sitting is one line without tabs.", nameof(sitting));
         // Taken before the journal is read or replaced: a second evaluation into the same --out would otherwise truncate it.
         var writing = OutputLock.Take(path);
         try { return Open(path, key, resume, sitting, writing); }
