@@ -93,7 +93,8 @@ public static class DefenceRun
             throw new InvalidDataException($"{plan.Defence}: unfinished units ({string.Join("; ", missing.Take(5))}{(missing.Count > 5 ? "; …" : "")}); resume the run (or shard) with --resume.");
 
         double seconds = 0;
-        var main = Units(dirs.Select(AttackJournal), ref seconds);
+        var sittings = new List<string>();
+        var main = Units(dirs.Select(AttackJournal), ref seconds, sittings);
         var report = RobustnessEvaluator.Summarise(plan.Attacks, plan.Randomised, main[RobustnessEvaluator.CleanJob], main);
         List<(double Epsilon, double Accuracy)>? curve = null;
         if (plan.CurveEpsilons.Count > 0)
@@ -102,7 +103,7 @@ public static class DefenceRun
             double curveClean = 0;
             for (int k = 0; k < plan.CurveEpsilons.Count; k++)
             {
-                var units = Units(dirs.Select(d => CurveJournal(d, k)), ref seconds);
+                var units = Units(dirs.Select(d => CurveJournal(d, k)), ref seconds, sittings);
                 var point = RobustnessEvaluator.Summarise([new AttackKind(plan.CurveAttack)], plan.Randomised, units[RobustnessEvaluator.CleanJob], units);
                 curve.Add((plan.CurveEpsilons[k], point.Attacks[0].Accuracy));
                 curveClean = point.Clean.Accuracy;
@@ -110,7 +111,7 @@ public static class DefenceRun
             double tolerance = plan.Randomised ? Math.Max(0.02, 1 / Math.Sqrt(plan.CurveCount)) : 0.02;
             report = report with { Flags = [.. report.Flags, .. RobustnessEvaluator.EpsilonChecks(curve, curveClean, tolerance).Select(f => "ε curve: " + f)] };
         }
-        var hardware = Hardware(plans, dirs.SelectMany(d => Enumerable.Range(0, plan.CurveEpsilons.Count).Select(k => CurveJournal(d, k)).Prepend(AttackJournal(d))));
+        var hardware = Hardware(plans, sittings);
         return (new DefenceResult(plan.Defence, plan.Description, plan.Twin, report, plan.Data, plan.Command, hardware, seconds, curve), plan.Settings);
     }
 
@@ -142,13 +143,10 @@ public static class DefenceRun
     /// Where the outcomes were computed: the hardware of every sitting the journals record (a run resumed on another
     /// machine names both), or, for journals written before sittings were recorded, the hardware in the plans.
     /// </summary>
-    static string Hardware(IReadOnlyList<EvaluationPlan> plans, IEnumerable<string> journals)
-    {
-        var sittings = journals.Where(File.Exists).SelectMany(j => OutcomeJournal.Read(j).Sittings).Distinct().ToList();
-        return sittings.All(s => s == OutcomeJournal.UnrecordedSitting)
+    static string Hardware(IReadOnlyList<EvaluationPlan> plans, IReadOnlyList<string> sittings) =>
+        sittings.All(s => s == OutcomeJournal.UnrecordedSitting)
             ? string.Join("; ", plans.Select(p => p.Hardware).Distinct())
-            : string.Join("; ", sittings);
-    }
+            : string.Join("; ", sittings.Distinct());
 
     /// <summary>The units of <paramref name="shards"/> that their journals in <paramref name="dirs"/> lack, as "journal: job, batch b".</summary>
     static List<string> Missing(EvaluationPlan plan, IReadOnlyList<string> dirs, IReadOnlyList<Shard> shards)
@@ -168,10 +166,14 @@ public static class DefenceRun
         return missing;
     }
 
-    /// <summary>Per job, the outcome lines of every unit in <paramref name="journals"/> (which must share one key); adds up their seconds.</summary>
-    static Dictionary<string, IReadOnlyList<OutcomeLine>> Units(IEnumerable<string> journals, ref double seconds)
+    /// <summary>
+    /// Per job, the outcome lines of every unit in <paramref name="journals"/> (which must share one key); adds up their
+    /// seconds and collects their sittings (each journal is read once).
+    /// </summary>
+    static Dictionary<string, IReadOnlyList<OutcomeLine>> Units(IEnumerable<string> journals, ref double seconds, List<string> sittings)
     {
         var read = journals.Select(j => (Path: j, Journal: OutcomeJournal.Read(j))).ToList();
+        sittings.AddRange(read.SelectMany(r => r.Journal.Sittings));
         foreach (var (path, (key, _, _)) in read.Skip(1))
             if (key != read[0].Journal.Key)
                 throw new InvalidDataException($"{path} and {read[0].Path} were written by evaluations with different models or options; they cannot be merged.");
